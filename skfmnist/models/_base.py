@@ -1,0 +1,399 @@
+"""Base class of the Keras classifiers: the scikit-learn side of the contract."""
+
+# SPDX-License-Identifier: MIT
+
+import copy
+import functools
+from abc import abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ..exceptions import TrainingError
+from ..preprocessing import flatten_images
+from ..utils._tf import import_keras, seeded
+from . import _builders, _callbacks, _scikeras
+
+__all__ = ["BaseKerasClassifier"]
+
+
+def _callback_list(callbacks):
+    if callbacks is None:
+        return []
+    return list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+
+
+class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
+    """Keras classifier with scikit-learn's contract; subclasses choose the network.
+
+    Subclasses implement :meth:`_input_shape` (the network's input shape for
+    the data ``fit`` saw) and :meth:`_build_network`.  Everything else,
+    validation, label encoding, seeding, early stopping, history and
+    prediction, lives here; the training loop runs through scikeras
+    (:mod:`skfmnist.models._scikeras`).
+    """
+
+    _parameter_constraints = {
+        "optimizer": [StrOptions({"adam", "adamw", "sgd", "rmsprop"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, tuple, None],
+        "jit_compile": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    #: Batch size used by predict / predict_proba.
+    _predict_batch_size = 1024
+
+    @abstractmethod
+    def _input_shape(self, n_features, batch_shape):
+        """Network input shape for ``n_features`` values per sample.
+
+        ``batch_shape`` is the trailing shape of an image batch given to
+        ``fit`` (None for flat rows).
+        """
+
+    @abstractmethod
+    def _network_params(self):
+        """Check the architecture parameters; return the builder's keyword arguments."""
+
+    #: Builder function of :mod:`._builders` (``builder(input_shape, n_classes, **params)``).
+    _builder = None
+
+    # ------------------------------------------------------------------ data
+    def _validate_X(self, X, *, reset):
+        """Validate X like any sklearn estimator; return float32 network input."""
+        X, batch_shape = flatten_images(X)
+        X = validate_data(self, X, reset=reset, dtype=np.float32, ensure_all_finite=True)
+        return X, batch_shape
+
+    def _to_network_input(self, X, batch_shape):
+        if batch_shape is not None and len(self.input_shape_) == 3:
+            shape = tuple(batch_shape) if len(batch_shape) == 3 else (*batch_shape, 1)
+            if shape != self.input_shape_:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on images of shape "
+                    f"{self.input_shape_}, got images of shape {tuple(batch_shape)}."
+                )
+        return X.reshape(X.shape[0], *self.input_shape_)
+
+    def _validate_y(self, y, sample_weight):
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{type(self).__name__} supports binary and multiclass targets only; "
+                f"got a {target_type} target."
+            )
+        self._label_encoder = LabelEncoder().fit(y)
+        self.classes_ = self._label_encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {self.classes_[0]!r}."
+            )
+        y_enc = self._label_encoder.transform(y).astype(np.int32)
+        if sample_weight is not None:
+            weighted = np.unique(y_enc[sample_weight > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "sample_weight leaves samples of only one class with a positive "
+                    f"weight; {type(self).__name__} needs at least 2 classes to learn."
+                )
+        return y_enc
+
+    def _validation_split(self, X, y, sample_weight, seed):
+        """Stratified, seeded hold-out for early stopping."""
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        counts = np.bincount(y)
+        n_val = int(np.ceil(self.validation_fraction * len(y)))
+        if counts.min() < 2 or n_val < len(counts) or len(y) - n_val < len(counts):
+            rare = self.classes_[int(np.argmin(counts))]
+            raise ValueError(
+                f"early_stopping=True holds out a stratified validation_fraction="
+                f"{self.validation_fraction} of the {len(y)} training samples, which needs "
+                f"at least 2 samples of every class and at least one per class on each "
+                f"side ({len(counts)} classes; class {rare!r} has {counts.min()} "
+                f"sample(s), the hold-out would have {n_val}). Use more data, a larger "
+                "validation_fraction, or early_stopping=False."
+            )
+        parts = train_test_split(
+            *arrays, test_size=self.validation_fraction, stratify=y, random_state=seed, shuffle=True
+        )
+        train, val = parts[0::2], parts[1::2]
+        sw_train = train[2] if sample_weight is not None else None
+        return train[0], train[1], sw_train, tuple(val)
+
+    # ------------------------------------------------------------------- fit
+    def _fit_callbacks(self):
+        keras = import_keras()
+        timer = _callbacks.EpochTimer()
+        callbacks = [keras.callbacks.TerminateOnNaN(), timer]
+        stopper = None
+        if self.early_stopping:
+            stopper = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.n_iter_no_change, restore_best_weights=True
+            )
+            callbacks.append(stopper)
+        # user callbacks: fresh copies, so that no state leaks between fits
+        callbacks += [copy.deepcopy(cb) for cb in _callback_list(self.callbacks)]
+        return callbacks, timer, stopper
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Build a new network for the data and train it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Training data: flat rows, or images ``(n_samples, height, width[,
+            channels])``.  Any numeric dtype; converted to float32.
+        y : array-like of shape (n_samples,)
+            Class labels (any type scikit-learn accepts, e.g. ints or
+            strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        network_params = self._network_params()
+        X, batch_shape = flatten_images(X)
+        X, y = validate_data(self, X, y, dtype=np.float32, ensure_all_finite=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
+        y_enc = self._validate_y(y, sample_weight)
+        self.input_shape_ = tuple(self._input_shape(X.shape[1], batch_shape))
+        X = X.reshape(X.shape[0], *self.input_shape_)
+
+        seed = None
+        if self.random_state is not None:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        validation_data = None
+        if self.early_stopping:
+            X, y_enc, sample_weight, validation_data = self._validation_split(X, y_enc, sample_weight, seed)
+        if sample_weight is not None and np.all(sample_weight == 1):
+            sample_weight = None  # identical loss, and the same code path as no weights
+
+        keras = import_keras()
+        keras.backend.clear_session(free_memory=False)  # no growth of Keras' global state
+        n_classes = len(self.classes_)
+        steps = self.epochs * int(np.ceil(X.shape[0] / self.batch_size))
+        input_shape = self.input_shape_
+
+        build = functools.partial(
+            _builders.build_and_compile,
+            self._builder,
+            input_shape,
+            n_classes,
+            network_params,
+            {
+                "optimizer": self.optimizer,
+                "learning_rate": self.learning_rate,
+                "weight_decay": self.weight_decay,
+                "lr_schedule": self.lr_schedule,
+                "total_steps": steps,
+                "label_smoothing": self.label_smoothing,
+                "jit_compile": self.jit_compile,
+            },
+        )
+
+        callbacks, timer, stopper = self._fit_callbacks()
+        wrapper = _scikeras.make_wrapper(
+            build,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            predict_batch_size=self._predict_batch_size,
+            callbacks=callbacks,
+            verbose=self.verbose,
+        )
+        with seeded(seed):
+            history = _scikeras.fit_wrapper(
+                wrapper, X, y_enc, sample_weight=sample_weight, validation_data=validation_data
+            )
+        if not history.get("loss") or not np.all(np.isfinite(history["loss"])):
+            raise TrainingError(
+                f"{type(self).__name__}: training diverged, the loss became NaN or infinite "
+                f"at epoch {len(history.get('loss', []))}. Lower learning_rate or check "
+                "the input scaling."
+            )
+        # the callbacks hold the Keras model; drop them so that pickles stay small
+        wrapper.set_params(callbacks=None)
+        history["time"] = timer.cumulative_seconds[: len(history["loss"])]
+        self.keras_classifier_ = wrapper
+        self.history_ = history
+        self.n_epochs_ = len(history["loss"])
+        self.best_epoch_ = (
+            int(stopper.best_epoch) + 1 if stopper is not None and stopper.best_weights is not None
+            else self.n_epochs_
+        )
+        self.n_trainable_params_ = int(
+            sum(int(np.prod(w.shape)) for w in self.model_.trainable_weights)
+        )
+        return self
+
+    # --------------------------------------------------------------- predict
+    @property
+    def model_(self):
+        """The fitted :class:`keras.Model`."""
+        check_is_fitted(self, "keras_classifier_")
+        return _scikeras.keras_model(self.keras_classifier_)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Samples, as in ``fit`` (any numeric dtype).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; rows sum to one.
+        """
+        check_is_fitted(self)
+        X, batch_shape = self._validate_X(X, reset=False)
+        X = self._to_network_input(X, batch_shape)
+        proba = _scikeras.predict_proba(self.keras_classifier_, X).astype(np.float64)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Samples, as in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+def check_sizes(value, name, *, allow_empty=False):
+    """Return a tuple of positive ints, or raise a ValueError naming ``name``."""
+    values = (value,) if isinstance(value, Integral) else tuple(value)
+    if (not values and not allow_empty) or not all(
+        isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in values
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive integers, got {value!r}."
+        )
+    return tuple(int(v) for v in values)
+
+
+def check_activation(name):
+    """Return ``name`` if Keras knows the activation, else raise a ValueError."""
+    keras = import_keras()
+    try:
+        keras.activations.get(name)
+    except (ValueError, TypeError):
+        raise ValueError(f"activation={name!r} is not a Keras activation (e.g. 'relu', 'tanh').") from None
+    return name
+
+
+_COMMON_PARAMETERS = """\
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
+        Optimizer; "sgd" uses Nesterov momentum 0.9.
+    learning_rate : float, default=1e-3
+        Initial (peak) learning rate.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, used by "adamw" and "sgd".
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        Learning-rate schedule; "cosine" decays to zero over all epochs.
+    label_smoothing : float, default=0.0
+        Label smoothing of the cross-entropy loss, in [0, 1).
+    batch_size : int, default=128
+        Training mini-batch size.
+    epochs : int, default=%(epochs)d
+        Maximum number of passes over the training data.
+    early_stopping : bool, default=False
+        Hold out a stratified, seeded ``validation_fraction`` of the training
+        data, stop when its loss has not improved for ``n_iter_no_change``
+        epochs, and restore the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping``.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Extra Keras callbacks.  Each fit uses fresh copies, so that no state
+        leaks between fits (or cross-validation folds) and ``clone`` keeps
+        them.
+    jit_compile : bool, default=False
+        Compile the training step with XLA.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, shuffling, dropout and the validation
+        split.  An int gives bitwise-identical results on CPU; the seeding is
+        scoped to the fit and leaves global random states as they were.
+        None is random.
+    verbose : int, default=0
+        Keras' training output (0 silent, 1 progress bar, 2 one line per
+        epoch).  Prediction is always silent."""
+
+_COMMON_ATTRIBUTES = """\
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of values per sample seen in ``fit`` (784 for 28x28 images,
+        whether given as rows or as images).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in ``fit`` (DataFrames with string column
+        names only).
+    input_shape_ : tuple of int
+        Shape of one sample as the network sees it.
+    model_ : keras.Model
+        The trained network.
+    keras_classifier_ : scikeras.wrappers.KerasClassifier
+        The scikeras estimator that built and trained ``model_``.
+    history_ : dict of list of float
+        Per-epoch ``loss`` and ``accuracy`` (and ``val_loss``,
+        ``val_accuracy`` with early stopping), and ``time``, the cumulative
+        training seconds.
+    n_epochs_ : int
+        Epochs run.
+    best_epoch_ : int
+        Epoch (1-based) whose weights the model has.
+    n_trainable_params_ : int
+        Number of trainable weights of the network."""
+
+
+def fill_doc(**extra):
+    """Insert the shared parameter and attribute docs into a class docstring."""
+
+    def decorate(cls):
+        fields = {"common_parameters": _COMMON_PARAMETERS % extra, "common_attributes": _COMMON_ATTRIBUTES}
+        cls.__doc__ = cls.__doc__.replace("%(common_parameters)s", fields["common_parameters"]).replace(
+            "%(common_attributes)s", fields["common_attributes"]
+        )
+        return cls
+
+    return decorate

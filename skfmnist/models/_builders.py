@@ -1,0 +1,323 @@
+"""Pure Keras model builders (no scikit-learn, no scikeras).
+
+Each ``build_*`` function returns an uncompiled :class:`keras.Model` for a
+given input shape and number of classes; :func:`compile_classifier` adds the
+optimizer, learning-rate schedule and loss.  The estimators in this package
+call these from ``fit`` with the shapes the data had.
+"""
+
+# SPDX-License-Identifier: MIT
+
+from ..utils._tf import import_keras
+
+keras = import_keras()
+layers = keras.layers
+ops = keras.ops
+
+__all__ = [
+    "SparseCategoricalCrossentropy",
+    "build_cnn",
+    "build_and_compile",
+    "build_deep_cnn",
+    "build_dense",
+    "compile_classifier",
+    "count_flops",
+]
+
+
+@keras.saving.register_keras_serializable(package="skfmnist")
+class SparseCategoricalCrossentropy(keras.losses.Loss):
+    """Cross-entropy on integer labels with optional label smoothing.
+
+    Keras' own sparse cross-entropy has no label smoothing; this one turns
+    the integer labels into smoothed one-hot vectors inside the graph.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        Mass moved from the true class to all classes uniformly.
+    name : str, default="sparse_categorical_crossentropy"
+        Name of the loss.
+    **kwargs : dict
+        Passed to :class:`keras.losses.Loss`.
+    """
+
+    def __init__(self, label_smoothing=0.0, name="sparse_categorical_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        n_classes = ops.shape(y_pred)[-1]
+        y_true = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), n_classes)
+        return keras.losses.categorical_crossentropy(
+            y_true, y_pred, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config["label_smoothing"] = self.label_smoothing
+        return config
+
+
+def _augmentation(augment):
+    """Training-only augmentation: small shifts and horizontal flips."""
+    if not augment:
+        return []
+    return [
+        layers.RandomTranslation(0.1, 0.1, fill_mode="constant", name="augment_shift"),
+        layers.RandomFlip("horizontal", name="augment_flip"),
+    ]
+
+
+def build_dense(input_shape, n_classes, *, hidden_layer_sizes=(256, 128), activation="relu", dropout=0.2):
+    """Fully connected network: flatten, hidden layers with dropout, softmax.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Shape of one sample.
+    n_classes : int
+        Number of output classes.
+    hidden_layer_sizes : tuple of int, default=(256, 128)
+        Units of each hidden layer.
+    activation : str, default="relu"
+        Activation of the hidden layers.
+    dropout : float, default=0.2
+        Dropout rate after each hidden layer.
+
+    Returns
+    -------
+    model : keras.Model
+        Uncompiled model.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name="pixels")
+    x = layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
+    for units in hidden_layer_sizes:
+        x = layers.Dense(units, activation=activation)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="proba")(x)
+    return keras.Model(inputs, outputs, name="dense")
+
+
+def build_cnn(
+    input_shape, n_classes, *, filters=(32, 64), kernel_size=3, dense_units=128, dropout=0.3, augment=False
+):
+    """Small CNN: one convolution and max-pooling per entry of ``filters``.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(height, width, channels)``.
+    n_classes : int
+        Number of output classes.
+    filters : tuple of int, default=(32, 64)
+        Filters of each convolution.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    dense_units : int, default=128
+        Units of the dense layer before the output (0: none).
+    dropout : float, default=0.3
+        Dropout rate before the output layer.
+    augment : bool, default=False
+        Random shifts and horizontal flips, active in training only.
+
+    Returns
+    -------
+    model : keras.Model
+        Uncompiled model.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name="images")
+    x = inputs
+    for layer in _augmentation(augment):
+        x = layer(x)
+    for n_filters in filters:
+        x = layers.Conv2D(n_filters, kernel_size, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D(2, padding="same")(x)
+    x = layers.Flatten()(x)
+    if dense_units:
+        x = layers.Dense(dense_units, activation="relu")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="proba")(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+def build_deep_cnn(
+    input_shape,
+    n_classes,
+    *,
+    filters=(32, 64),
+    convs_per_block=2,
+    kernel_size=3,
+    dense_units=256,
+    conv_dropout=0.25,
+    dropout=0.4,
+    augment=False,
+):
+    """Deeper CNN: blocks of (convolution, batch norm, ReLU) x k, pooling, dropout.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(height, width, channels)``.
+    n_classes : int
+        Number of output classes.
+    filters : tuple of int, default=(32, 64)
+        Filters of the convolutions of each block.
+    convs_per_block : int, default=2
+        Convolutions per block.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    dense_units : int, default=256
+        Units of the dense layer (with batch norm) before the output.
+    conv_dropout : float, default=0.25
+        Dropout rate at the end of each block.
+    dropout : float, default=0.4
+        Dropout rate before the output layer.
+    augment : bool, default=False
+        Random shifts and horizontal flips, active in training only.
+
+    Returns
+    -------
+    model : keras.Model
+        Uncompiled model.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name="images")
+    x = inputs
+    for layer in _augmentation(augment):
+        x = layer(x)
+    for n_filters in filters:
+        for _ in range(convs_per_block):
+            x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(2, padding="same")(x)
+        if conv_dropout:
+            x = layers.Dropout(conv_dropout)(x)
+    x = layers.Flatten()(x)
+    if dense_units:
+        x = layers.Dense(dense_units, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="proba")(x)
+    return keras.Model(inputs, outputs, name="deep_cnn")
+
+
+_OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+}
+
+
+def compile_classifier(
+    model,
+    *,
+    optimizer="adam",
+    learning_rate=1e-3,
+    weight_decay=0.0,
+    lr_schedule="constant",
+    total_steps=None,
+    label_smoothing=0.0,
+    jit_compile=False,
+):
+    """Compile a classifier with an optimizer, schedule and smoothed loss.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The network.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
+        Optimizer (SGD with Nesterov momentum 0.9).
+    learning_rate : float, default=1e-3
+        Initial (peak) learning rate.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW, SGD) or none.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        Learning-rate schedule; cosine decays to 0 over ``total_steps``.
+    total_steps : int, default=None
+        Number of optimizer steps of the whole training (for "cosine").
+    label_smoothing : float, default=0.0
+        Label smoothing of the cross-entropy.
+    jit_compile : bool, default=False
+        Compile the training step with XLA.
+
+    Returns
+    -------
+    model : keras.Model
+        The same model, compiled.
+    """
+    lr = learning_rate
+    if lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(int(total_steps or 1), 1))
+    kwargs = {"learning_rate": lr}
+    if optimizer == "sgd":
+        kwargs.update(momentum=0.9, nesterov=True)
+    if weight_decay and optimizer in ("adamw", "sgd"):
+        kwargs["weight_decay"] = weight_decay
+    if label_smoothing:
+        loss = SparseCategoricalCrossentropy(label_smoothing=label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    model.compile(
+        optimizer=_OPTIMIZERS[optimizer](**kwargs),
+        loss=loss,
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def build_and_compile(builder, input_shape, n_classes, network_params, compile_params):
+    """Build a network with ``builder`` and compile it (picklable via partial).
+
+    Parameters
+    ----------
+    builder : callable
+        One of the ``build_*`` functions.
+    input_shape : tuple of int
+        Shape of one sample.
+    n_classes : int
+        Number of classes.
+    network_params : dict
+        Keyword arguments of ``builder``.
+    compile_params : dict
+        Keyword arguments of :func:`compile_classifier`.
+
+    Returns
+    -------
+    model : keras.Model
+        Compiled model.
+    """
+    return compile_classifier(builder(input_shape, n_classes, **network_params), **compile_params)
+
+
+def count_flops(model):
+    """Multiply-accumulate based FLOPs of one forward pass of one image.
+
+    Counts the dense and convolution layers (2 FLOPs per multiply-add),
+    which dominate these networks.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model.
+
+    Returns
+    -------
+    flops : int
+        Forward FLOPs per sample.
+    """
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Dense):
+            flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            _, oh, ow, _ = layer.output.shape
+            flops += 2 * kh * kw * cin * cout * oh * ow
+    return int(flops)

@@ -1,0 +1,267 @@
+"""Convolutional classifiers: a small CNN and a deeper one with batch norm."""
+
+# SPDX-License-Identifier: MIT
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval
+
+from ..preprocessing import check_image_shape
+from . import _builders
+from ._base import BaseKerasClassifier, check_sizes, fill_doc
+
+__all__ = ["CNNClassifier", "DeepCNNClassifier"]
+
+
+class _ImageInputMixin:
+    """Network input of shape (height, width, channels) for CNNs."""
+
+    def _input_shape(self, n_features, batch_shape):
+        if batch_shape is not None:
+            shape = check_image_shape(batch_shape, n_features, name="the image batch shape")
+            if self.image_shape is not None and check_image_shape(self.image_shape, n_features) != shape:
+                raise ValueError(
+                    f"image_shape={tuple(self.image_shape)} does not match the shape of the "
+                    f"images given to fit, {tuple(batch_shape)}."
+                )
+            return shape
+        return check_image_shape(self.image_shape, n_features)
+
+
+@fill_doc(epochs=15)
+class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
+    """Convolutional neural network classifier (Keras, via scikeras).
+
+    One convolution (ReLU) and 2x2 max-pooling per entry of ``filters``,
+    then a dense layer with dropout and a softmax output.
+
+    Accepts image batches ``(n, height, width[, channels])`` and flat rows
+    ``(n, n_features)``, which it views as images of ``image_shape`` (or of
+    an inferred shape, so that any tabular data works).
+
+    Parameters
+    ----------
+    image_shape : tuple of int, default=None
+        ``(height, width[, channels])`` of flat input rows; None infers it
+        from the number of features (784 gives 28x28x1).
+    filters : tuple of int, default=(32, 64)
+        Filters of each convolution.
+    kernel_size : int, default=3
+        Side of the square kernels.
+    dense_units : int, default=128
+        Units of the dense layer before the output.
+    dropout : float, default=0.3
+        Dropout rate before the output layer, in [0, 1).
+    augment : bool, default=False
+        Random shifts (10%) and horizontal flips during training only
+        (Keras preprocessing layers inside the model).
+%(common_parameters)s
+
+    Attributes
+    ----------
+%(common_attributes)s
+
+    See Also
+    --------
+    DeepCNNClassifier : Deeper network with batch normalization.
+    DenseClassifier : Fully connected network.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skfmnist import CNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CNNClassifier(epochs=3, random_state=0).fit(X / 16, y)
+    >>> clf.input_shape_
+    (8, 8, 1)
+    """
+
+    _parameter_constraints = {
+        **BaseKerasClassifier._parameter_constraints,
+        "image_shape": ["array-like", None],
+        "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "dense_units": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "augment": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        image_shape=None,
+        filters=(32, 64),
+        kernel_size=3,
+        dense_units=128,
+        dropout=0.3,
+        augment=False,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        lr_schedule="constant",
+        label_smoothing=0.0,
+        batch_size=128,
+        epochs=15,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        callbacks=None,
+        jit_compile=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.image_shape = image_shape
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.augment = augment
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.jit_compile = jit_compile
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _network_params(self):
+        return {
+            "filters": check_sizes(self.filters, "filters"),
+            "kernel_size": self.kernel_size,
+            "dense_units": self.dense_units,
+            "dropout": self.dropout,
+            "augment": self.augment,
+        }
+
+    _builder = staticmethod(_builders.build_cnn)
+
+
+@fill_doc(epochs=15)
+class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
+    """Deeper convolutional classifier with batch normalization and dropout.
+
+    Blocks of ``convs_per_block`` x (convolution, batch normalization,
+    ReLU), each block followed by 2x2 max-pooling and dropout; then a dense
+    layer with batch normalization, dropout and a softmax output.
+
+    Accepts image batches and flat rows, as :class:`CNNClassifier`.
+
+    Parameters
+    ----------
+    image_shape : tuple of int, default=None
+        ``(height, width[, channels])`` of flat input rows; None infers it.
+    filters : tuple of int, default=(32, 64)
+        Filters of the convolutions of each block.
+    convs_per_block : int, default=2
+        Convolutions per block.
+    kernel_size : int, default=3
+        Side of the square kernels.
+    dense_units : int, default=256
+        Units of the dense layer before the output (0: none).
+    conv_dropout : float, default=0.25
+        Dropout rate after each block, in [0, 1).
+    dropout : float, default=0.4
+        Dropout rate before the output layer, in [0, 1).
+    augment : bool, default=False
+        Random shifts (10%) and horizontal flips during training only.
+%(common_parameters)s
+
+    Attributes
+    ----------
+%(common_attributes)s
+
+    See Also
+    --------
+    CNNClassifier : Smaller convolutional network.
+    DenseClassifier : Fully connected network.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skfmnist import DeepCNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DeepCNNClassifier(epochs=2, random_state=0).fit(X / 16, y)
+    >>> clf.predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints = {
+        **BaseKerasClassifier._parameter_constraints,
+        "image_shape": ["array-like", None],
+        "filters": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "convs_per_block": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "dense_units": [Interval(Integral, 0, None, closed="left")],
+        "conv_dropout": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "augment": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        image_shape=None,
+        filters=(32, 64),
+        convs_per_block=2,
+        kernel_size=3,
+        dense_units=256,
+        conv_dropout=0.25,
+        dropout=0.4,
+        augment=False,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        lr_schedule="constant",
+        label_smoothing=0.0,
+        batch_size=128,
+        epochs=15,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        callbacks=None,
+        jit_compile=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.image_shape = image_shape
+        self.filters = filters
+        self.convs_per_block = convs_per_block
+        self.kernel_size = kernel_size
+        self.dense_units = dense_units
+        self.conv_dropout = conv_dropout
+        self.dropout = dropout
+        self.augment = augment
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.jit_compile = jit_compile
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _network_params(self):
+        return {
+            "filters": check_sizes(self.filters, "filters"),
+            "convs_per_block": self.convs_per_block,
+            "kernel_size": self.kernel_size,
+            "dense_units": self.dense_units,
+            "conv_dropout": self.conv_dropout,
+            "dropout": self.dropout,
+            "augment": self.augment,
+        }
+
+    _builder = staticmethod(_builders.build_deep_cnn)

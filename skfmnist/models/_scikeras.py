@@ -1,0 +1,113 @@
+"""Everything that touches scikeras, in one place.
+
+scikeras 0.13 is no longer maintained upstream, and on scikit-learn >= 1.6
+its ``KerasClassifier`` declares its tags the old way (``is_classifier`` is
+False, the mixin order is wrong), validates data its own way (float32 fit
+then float64 predict fails), takes validation data from the last rows
+unshuffled, and leaves TensorFlow's op-determinism switch on after a seeded
+fit.  Our estimators therefore do not subclass it: each holds one
+:class:`scikeras.wrappers.KerasClassifier` built here and drives it with data
+that the estimator has already validated, encoded and split.  To replace
+scikeras, only this module changes.
+"""
+
+# SPDX-License-Identifier: MIT
+
+import numpy as np
+from scikeras.wrappers import KerasClassifier
+
+__all__ = ["make_wrapper", "fit_wrapper", "predict_proba", "keras_model"]
+
+
+def make_wrapper(build_fn, *, epochs, batch_size, predict_batch_size, callbacks, verbose, shuffle=True):
+    """Create the scikeras estimator that builds and trains one network.
+
+    Parameters
+    ----------
+    build_fn : callable
+        ``build_fn()`` returns a compiled Keras model.
+    epochs : int
+        Training epochs.
+    batch_size : int
+        Training batch size.
+    predict_batch_size : int
+        Batch size for prediction.
+    callbacks : list of keras.callbacks.Callback
+        Callbacks for ``Model.fit`` (fresh objects for this fit).
+    verbose : int
+        Keras' training verbosity; prediction is always silent.
+    shuffle : bool, default=True
+        Shuffle the training data each epoch.
+
+    Returns
+    -------
+    wrapper : scikeras.wrappers.KerasClassifier
+    """
+    return KerasClassifier(
+        model=build_fn,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=shuffle,
+        random_state=None,  # seeding is scoped by the caller (utils._tf.seeded)
+        warm_start=False,
+        predict__batch_size=predict_batch_size,
+        predict__verbose=0,
+    )
+
+
+def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None):
+    """Train the wrapped network on prepared arrays.
+
+    Parameters
+    ----------
+    wrapper : scikeras.wrappers.KerasClassifier
+        From :func:`make_wrapper`.
+    X : ndarray of float32
+        Inputs of the network's shape.
+    y : ndarray of int
+        Labels encoded as ``0 .. n_classes - 1``, every class present.
+    sample_weight : ndarray of float or None
+        Per-sample weights.
+    validation_data : tuple or None
+        ``(X_val, y_val)`` or ``(X_val, y_val, w_val)`` for Keras.
+
+    Returns
+    -------
+    history : dict of list of float
+        Per-epoch metrics as Keras names them (``loss``, ``accuracy``,
+        ``val_loss``, ``val_accuracy``).
+    """
+    kwargs = {} if validation_data is None else {"validation_data": validation_data}
+    wrapper.fit(X, y, sample_weight=sample_weight, **kwargs)
+    return {key: [float(v) for v in values] for key, values in wrapper.history_.items()}
+
+
+def predict_proba(wrapper, X):
+    """Class probabilities from the wrapped network.
+
+    Parameters
+    ----------
+    wrapper : scikeras.wrappers.KerasClassifier
+        A fitted wrapper.
+    X : ndarray of float32
+        Inputs of the network's shape.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes), float32
+    """
+    # The network ends in a softmax over all classes, so its output already is
+    # the probability matrix; calling the Keras model directly skips scikeras'
+    # second validation of data we have validated (and its squeezing of
+    # single-sample outputs to 1-D).
+    model = wrapper.model_
+    batch_size = wrapper.get_params()["predict__batch_size"]
+    proba = model.predict(X, batch_size=batch_size, verbose=0)
+    return np.asarray(proba).reshape(X.shape[0], -1)
+
+
+def keras_model(wrapper):
+    """The fitted :class:`keras.Model` inside a wrapper."""
+    return wrapper.model_

@@ -1,0 +1,382 @@
+"""Pixel transformers: scale intensities, reshape flat rows into images."""
+
+# SPDX-License-Identifier: MIT
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["ImageReshaper", "PixelScaler", "infer_image_shape", "check_image_shape"]
+
+
+def infer_image_shape(n_features):
+    """Guess an image shape ``(height, width, channels)`` for a row length.
+
+    A square number of features is a square grayscale image (784 gives
+    ``(28, 28, 1)``); three times a square number is a square RGB image;
+    anything else is viewed as a single-row image ``(1, n_features, 1)``, so
+    that any tabular data can be fed to a convolutional network.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of values per sample.
+
+    Returns
+    -------
+    shape : tuple of int
+        ``(height, width, channels)``.
+
+    Examples
+    --------
+    >>> from skfmnist.preprocessing import infer_image_shape
+    >>> infer_image_shape(784), infer_image_shape(3072), infer_image_shape(5)
+    ((28, 28, 1), (32, 32, 3), (1, 5, 1))
+    """
+    side = math.isqrt(n_features)
+    if side * side == n_features:
+        return (side, side, 1)
+    if n_features % 3 == 0:
+        side = math.isqrt(n_features // 3)
+        if side * side * 3 == n_features:
+            return (side, side, 3)
+    return (1, n_features, 1)
+
+
+def check_image_shape(image_shape, n_features, *, name="image_shape"):
+    """Return ``image_shape`` as ``(h, w, c)`` after checking it fits a row length.
+
+    Parameters
+    ----------
+    image_shape : tuple of int or None
+        ``(h, w)`` or ``(h, w, c)``; None infers one with
+        :func:`infer_image_shape`.
+    n_features : int
+        Number of values per sample.
+    name : str, default="image_shape"
+        Name used in error messages.
+
+    Returns
+    -------
+    shape : tuple of int
+        ``(height, width, channels)``.
+
+    Raises
+    ------
+    ValueError
+        When the shape is malformed or ``h * w * c != n_features``.
+    """
+    if image_shape is None:
+        return infer_image_shape(n_features)
+    shape = tuple(image_shape)
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3 or not all(isinstance(d, Integral) and d > 0 for d in shape):
+        raise ValueError(
+            f"{name} must be (height, width) or (height, width, channels) of positive "
+            f"integers, got {image_shape!r}."
+        )
+    shape = tuple(int(d) for d in shape)
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"X has {n_features} features per sample, but {name}={shape} needs "
+            f"{math.prod(shape)} ({' x '.join(map(str, shape))}). Check that the images "
+            "have the expected number of pixels."
+        )
+    return shape
+
+
+def flatten_images(X):
+    """View an image batch ``(n, h, w[, c])`` as rows ``(n, h*w*c)``.
+
+    Returns ``(X_2d, image_shape)`` where ``image_shape`` is the trailing shape
+    of an image batch (None for input that is not an ndarray of rank > 2).
+    No data is copied for contiguous arrays.
+    """
+    if isinstance(X, (list, tuple)):
+        X = np.asarray(X)
+    if isinstance(X, np.ndarray) and X.ndim > 2:
+        if X.ndim > 4:
+            raise ValueError(
+                f"Expected flat rows (n_samples, n_features) or images (n_samples, height, "
+                f"width[, channels]); got an array of rank {X.ndim} with shape {X.shape}."
+            )
+        return X.reshape(X.shape[0], -1), X.shape[1:]
+    return X, None
+
+
+class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale pixel intensities from ``[0, max_value]`` to ``[0, 1]`` as float32.
+
+    Input is checked: NaN or infinite values, negative values and values
+    above ``max_value`` raise a :class:`ValueError` naming the problem.  The
+    output is always a new float32 array (one copy, never a float64 one).
+
+    Parameters
+    ----------
+    max_value : float, default=255.0
+        Largest possible intensity (255 for 8-bit images).
+    standardize : bool, default=False
+        After scaling to ``[0, 1]``, also subtract the mean pixel and divide
+        by the pixel standard deviation learned in ``fit`` (one value each
+        over all pixels, as images are usually normalized).
+
+    Attributes
+    ----------
+    mean_ : float
+        Mean scaled pixel of the training data (only when ``standardize``).
+    scale_ : float
+        Standard deviation of the scaled pixels (only when ``standardize``).
+    n_features_in_ : int
+        Number of values per sample seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit`` (only for DataFrames with
+        string column names).
+
+    See Also
+    --------
+    ImageReshaper : Turn the scaled rows into images for a CNN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfmnist import PixelScaler
+    >>> PixelScaler().fit_transform(np.array([[0, 51, 255]], dtype=np.uint8))
+    array([[0. , 0.2, 1. ]], dtype=float32)
+    """
+
+    _parameter_constraints = {
+        "max_value": [Interval(Real, 0, None, closed="neither")],
+        "standardize": ["boolean"],
+    }
+
+    def __init__(self, *, max_value=255.0, standardize=False):
+        self.max_value = max_value
+        self.standardize = standardize
+
+    def _validate(self, X, reset):
+        X, image_shape = flatten_images(X)
+        X = validate_data(self, X, reset=reset, dtype="numeric", ensure_all_finite=True)
+        if X.size:
+            lo, hi = X.min(), X.max()
+            if lo < 0:
+                raise ValueError(
+                    f"Negative values in data passed to PixelScaler: pixel values must be "
+                    f">= 0, but X has a minimum of {lo}."
+                )
+            if hi > self.max_value:
+                raise ValueError(
+                    f"PixelScaler: pixel values must be <= max_value={self.max_value}, "
+                    f"but X has a maximum of {hi}. Set max_value to the largest possible "
+                    "intensity of your images."
+                )
+        return X, image_shape
+
+    def _scale(self, X):
+        """Return a new float32 array of ``X / max_value`` (one copy at most)."""
+        out = np.asarray(X, dtype=np.float32)
+        if np.shares_memory(out, X):
+            out = out * np.float32(1.0 / self.max_value)
+        else:
+            out *= np.float32(1.0 / self.max_value)
+        return out
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the data and learn the pixel statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Pixel intensities.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted scaler.
+        """
+        X, _ = self._validate(X, reset=True)
+        if self.standardize:
+            # running sums over row blocks: no full-size float copy of X
+            total = total_sq = 0.0
+            for start in range(0, X.shape[0], 4096):
+                block = self._scale(X[start : start + 4096])
+                total += float(block.sum(dtype=np.float64))
+                total_sq += float(np.square(block).sum(dtype=np.float64))
+            n = X.size
+            self.mean_ = total / n
+            self.scale_ = math.sqrt(max(total_sq / n - self.mean_**2, 0.0)) or 1.0
+        return self
+
+    def transform(self, X):
+        """Scale the pixels to float32.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Pixel intensities in ``[0, max_value]``.
+
+        Returns
+        -------
+        X_scaled : ndarray of float32, same shape as X
+            Scaled (and standardized) pixels.
+        """
+        check_is_fitted(self)
+        X, image_shape = self._validate(X, reset=False)
+        out = self._scale(X)
+        if self.standardize:
+            out -= np.float32(self.mean_)
+            out *= np.float32(1.0 / self.scale_)
+        return out if image_shape is None else out.reshape(-1, *image_shape)
+
+    def inverse_transform(self, X):
+        """Map scaled pixels back to intensities in ``[0, max_value]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of float32
+            Pixel intensities.
+        """
+        check_is_fitted(self)
+        X, image_shape = flatten_images(X)
+        X = validate_data(self, X, reset=False, dtype=np.float32, copy=True)
+        if self.standardize:
+            X *= np.float32(self.scale_)
+            X += np.float32(self.mean_)
+        X *= np.float32(self.max_value)
+        return X if image_shape is None else X.reshape(-1, *image_shape)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+class ImageReshaper(TransformerMixin, BaseEstimator):
+    """Reshape flat rows ``(n, h*w*c)`` into images ``(n, h, w, c)``.
+
+    A stateless reshape (a view, no copy): the step between
+    :class:`PixelScaler` and a convolutional network in a pipeline.  Image
+    batches that already have the fitted shape pass through unchanged;
+    ``(n, h, w)`` batches get a channel axis.
+
+    Parameters
+    ----------
+    image_shape : tuple of int, default=None
+        ``(height, width)`` or ``(height, width, channels)``.  None infers
+        the shape from the number of features in ``fit`` (see
+        :func:`infer_image_shape`: 784 gives ``(28, 28, 1)``).  When given,
+        a row length that does not match is an error.
+
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the output images.
+    n_features_in_ : int
+        Number of values per sample (``h * w * c``).
+
+    See Also
+    --------
+    PixelScaler : Scale the pixels first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfmnist import ImageReshaper
+    >>> ImageReshaper().fit_transform(np.zeros((5, 784))).shape
+    (5, 28, 28, 1)
+    """
+
+    _parameter_constraints = {"image_shape": ["array-like", None]}
+
+    def __init__(self, image_shape=None):
+        self.image_shape = image_shape
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn (or check) the image shape from the row length.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Flat rows or images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted reshaper.
+        """
+        X, batch_shape = flatten_images(X)
+        X = validate_data(self, X, reset=True, dtype="numeric", ensure_all_finite=False)
+        shape = self.image_shape
+        if shape is None and batch_shape is not None:
+            shape = batch_shape
+        self.image_shape_ = check_image_shape(shape, X.shape[1])
+        return self
+
+    def transform(self, X):
+        """Reshape rows into images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Flat rows or images with the fitted shape.
+
+        Returns
+        -------
+        images : ndarray of shape (n_samples, height, width, channels)
+            A view of the input where possible.
+        """
+        check_is_fitted(self)
+        X, batch_shape = flatten_images(X)
+        if batch_shape is not None and check_image_shape(batch_shape, math.prod(batch_shape)) != self.image_shape_:
+            raise ValueError(
+                f"ImageReshaper was fitted for images of shape {self.image_shape_}, "
+                f"got a batch of images of shape {tuple(batch_shape)}."
+            )
+        X = validate_data(self, X, reset=False, dtype="numeric", ensure_all_finite=False)
+        return X.reshape(X.shape[0], *self.image_shape_)
+
+    def inverse_transform(self, X):
+        """Flatten images back into rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width, channels)
+            Images.
+
+        Returns
+        -------
+        rows : ndarray of shape (n_samples, height * width * channels)
+            A view of the input where possible.
+        """
+        check_is_fitted(self)
+        X = np.asarray(X)
+        rows = X.reshape(X.shape[0], -1) if X.ndim > 1 else X.reshape(1, -1)
+        if rows.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"ImageReshaper.inverse_transform: got {rows.shape[1]} values per sample, "
+                f"expected {self.n_features_in_} (images of shape {self.image_shape_})."
+            )
+        return rows
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

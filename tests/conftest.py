@@ -1,0 +1,47 @@
+"""Shared fixtures: real-data subsets (skipped cleanly without the files)."""
+
+import os
+
+import numpy as np
+import pytest
+
+from skfmnist.datasets import FILES, get_data_home
+from skfmnist.datasets._fashion_mnist import ENV_VAR
+
+
+def _data_available():
+    folder = os.environ.get(ENV_VAR) or os.path.join(get_data_home(), "fashion-mnist")
+    return all(os.path.exists(os.path.join(folder, m.filename)) for m in FILES.values())
+
+
+requires_data = pytest.mark.skipif(
+    not _data_available(),
+    reason=f"Fashion-MNIST files not found: set {ENV_VAR} to the folder that holds them",
+)
+
+
+def _stratified_subset(X, y, n, seed):
+    from sklearn.model_selection import train_test_split
+
+    X_sub, _, y_sub, _ = train_test_split(X, y, train_size=n, stratify=y, random_state=seed)
+    return X_sub, y_sub
+
+
+@pytest.fixture(scope="session")
+def fmnist_small():
+    """3,000 training and 1,000 test images (stratified), uint8 rows."""
+    if not _data_available():
+        pytest.skip(f"Fashion-MNIST files not found: set {ENV_VAR}")
+    from skfmnist import fetch_fashion_mnist
+
+    X_train, y_train = fetch_fashion_mnist(subset="train", return_X_y=True)
+    X_test, y_test = fetch_fashion_mnist(subset="test", return_X_y=True)
+    X_train, y_train = _stratified_subset(X_train, y_train, 3000, 0)
+    X_test, y_test = _stratified_subset(X_test, y_test, 1000, 0)
+    return X_train, y_train, X_test, y_test
+
+
+@pytest.fixture(autouse=True)
+def _seed_numpy():
+    """Every test starts from the same global NumPy state (skorch-style)."""
+    np.random.seed(0)

@@ -1,0 +1,52 @@
+"""scikit-learn's own estimator checks over every skfmnist estimator."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skfmnist.utils.discovery import all_estimators
+
+# Small, fast, but able to learn the checks' toy problems (blobs with 2-3
+# classes, 30-300 samples): the checks require > 83% training accuracy and
+# every class predicted.
+_FAST = {"epochs": 20, "learning_rate": 0.01, "batch_size": 16}
+INIT_PARAMS = {
+    "DenseClassifier": {**_FAST, "hidden_layer_sizes": (16,)},
+    "CNNClassifier": {**_FAST, "filters": (4,), "dense_units": 16},
+    "DeepCNNClassifier": {**_FAST, "filters": (4,), "convs_per_block": 1, "dense_units": 16},
+}
+
+# Checks that no minibatch-SGD learner can meet, with the reason.
+_SGD_REASON = (
+    "Weighting a sample by 2 is not the same as repeating it for a neural network "
+    "trained by minibatch SGD: the minibatches, the number of steps per epoch and "
+    "the random shuffling differ, so the fitted weights differ (MLPClassifier and "
+    "SGDClassifier are exempted for the same reason)."
+)
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": _SGD_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _SGD_REASON,
+}
+
+
+def _instances():
+    for name, cls in all_estimators():
+        yield cls(**INIT_PARAMS.get(name, {}))
+
+
+def _expected_failed(estimator):
+    if type(estimator).__name__ in INIT_PARAMS:
+        return EXPECTED_FAILED
+    return {}
+
+
+@parametrize_with_checks(list(_instances()), expected_failed_checks=_expected_failed)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("name, cls", all_estimators("classifier"))
+def test_is_classifier(name, cls):
+    from sklearn.base import is_classifier
+
+    assert is_classifier(cls())
+    assert cls().__sklearn_tags__().estimator_type == "classifier"
