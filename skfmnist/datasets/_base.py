@@ -150,12 +150,16 @@ def _download_one(url, tmp, metadata, timeout, progress):
             raise OSError(f"{url} answered with an HTML page, not the data file")
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else metadata.size
+        received = 0
         with open(tmp, "wb") as out, _progress_bar(total, metadata.filename, progress) as bar:
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
+                received += len(chunk)
                 bar.update(len(chunk))
             out.flush()
             os.fsync(out.fileno())
+        if length and length.isdigit() and received != int(length):
+            raise OSError(f"transfer interrupted: received {received} of {length} bytes")
 
 
 def fetch_remote(metadata, dirname, *, timeout=DEFAULT_TIMEOUT, progress=True):
