@@ -190,7 +190,7 @@ def build_deep_cnn(
     for n_filters in filters:
         for _ in range(convs_per_block):
             x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(momentum=0.9)(x)
             x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D(2, padding="same")(x)
         if conv_dropout:
@@ -198,7 +198,7 @@ def build_deep_cnn(
     x = layers.Flatten()(x)
     if dense_units:
         x = layers.Dense(dense_units, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.Activation("relu")(x)
     if dropout:
         x = layers.Dropout(dropout)(x)

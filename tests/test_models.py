@@ -1,0 +1,307 @@
+"""The Keras classifiers and pipelines: behaviour users of the old wrappers trip over."""
+
+import gc
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cross_validate
+
+from skfmnist import CNNClassifier, DeepCNNClassifier, DenseClassifier, make_model_pipeline
+from skfmnist.pipeline import MODEL_NAMES
+
+from .conftest import requires_data
+
+FAST = {"epochs": 2, "batch_size": 64, "random_state": 0}
+# test accuracy floors after 2 epochs on 3,000 training images (chance: 0.10)
+FLOORS = {"dense": 0.70, "cnn": 0.70, "deep_cnn": 0.60}
+
+
+@pytest.fixture(scope="module")
+def toy():
+    X, y = make_classification(
+        n_samples=240, n_features=16, n_informative=8, n_classes=3, random_state=0
+    )
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def fitted_pipelines(fmnist_small):
+    X_train, y_train, _, _ = fmnist_small
+    return {name: make_model_pipeline(name, **FAST).fit(X_train, y_train) for name in MODEL_NAMES}
+
+
+# ------------------------------------------------------- real-data model checks
+@requires_data
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_pipeline_fit_predict(name, fitted_pipelines, fmnist_small):
+    _, _, X_test, y_test = fmnist_small
+    pipe = fitted_pipelines[name]
+    assert is_classifier(pipe)
+    proba = pipe.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    pred = pipe.predict(X_test)
+    np.testing.assert_array_equal(pred, pipe.classes_[proba.argmax(axis=1)])
+    assert pipe.score(X_test, y_test) > FLOORS[name]
+    clf = pipe.named_steps["clf"]
+    assert clf.n_features_in_ == 784
+    assert set(clf.history_) >= {"loss", "accuracy", "time"}
+    assert clf.n_epochs_ == len(clf.history_["loss"]) == 2
+
+
+@requires_data
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_pipeline_pickle_joblib_clone(name, fitted_pipelines, fmnist_small, tmp_path):
+    _, _, X_test, _ = fmnist_small
+    pipe = fitted_pipelines[name]
+    expected = pipe.predict_proba(X_test[:200])
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(restored.predict_proba(X_test[:200]), expected)
+    joblib.dump(pipe, tmp_path / "p.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "p.joblib").predict_proba(X_test[:200]), expected)
+    unfitted = clone(pipe)
+    assert not hasattr(unfitted.named_steps["clf"], "classes_")
+    assert unfitted.get_params()["clf__epochs"] == 2
+
+
+@requires_data
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_pipeline_reproducible(name, fitted_pipelines, fmnist_small):
+    X_train, y_train, X_test, _ = fmnist_small
+    again = make_model_pipeline(name, **FAST).fit(X_train, y_train)
+    np.testing.assert_array_equal(
+        again.predict_proba(X_test), fitted_pipelines[name].predict_proba(X_test)
+    )
+
+
+@requires_data
+def test_pipeline_string_labels(fmnist_small):
+    X_train, y_train, X_test, y_test = fmnist_small
+    from skfmnist.datasets import CLASS_NAMES
+
+    names = np.array(CLASS_NAMES, dtype=object)
+    pipe = make_model_pipeline("dense", **FAST).fit(X_train[:1000], names[y_train[:1000]])
+    assert list(pipe.classes_) == sorted(CLASS_NAMES)
+    assert set(pipe.predict(X_test[:100])) <= set(CLASS_NAMES)
+
+
+@requires_data
+def test_grid_search_over_pipeline_parameter(fmnist_small):
+    X_train, y_train, _, _ = fmnist_small
+    pipe = make_model_pipeline("dense", epochs=1, batch_size=64, random_state=0)
+    search = GridSearchCV(pipe, {"clf__hidden_layer_sizes": [(32,), (64,)]}, cv=2)
+    search.fit(X_train[:1000], y_train[:1000])
+    assert search.best_params_["clf__hidden_layer_sizes"] in [(32,), (64,)]
+    assert search.best_estimator_.named_steps["clf"].hidden_layer_sizes == search.best_params_["clf__hidden_layer_sizes"]
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+@requires_data
+def test_cross_validate_uses_stratified_folds(fmnist_small):
+    X_train, y_train, _, _ = fmnist_small
+    pipe = make_model_pipeline("cnn", epochs=1, batch_size=64, filters=(8,), random_state=0)
+    assert isinstance(check_cv(3, y_train, classifier=is_classifier(pipe)), StratifiedKFold)
+    scores = cross_validate(pipe, X_train[:900], y_train[:900], cv=3)
+    assert scores["test_score"].shape == (3,) and np.all(scores["test_score"] > 0.3)
+
+
+@requires_data
+def test_wrong_pixel_count_in_pipeline_is_an_error(fmnist_small):
+    X_train, y_train, _, _ = fmnist_small
+    with pytest.raises(ValueError, match="783 features per sample"):
+        make_model_pipeline("cnn", **FAST).fit(X_train[:50, :783], y_train[:50])
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match="Unknown model name 'resnet'"):
+        make_model_pipeline("resnet")
+
+
+# ---------------------------------------------------------- estimator behaviour
+CLASSIFIERS = [
+    DenseClassifier(hidden_layer_sizes=(16,), epochs=3, random_state=0),
+    CNNClassifier(filters=(4,), dense_units=8, epochs=3, random_state=0),
+    DeepCNNClassifier(filters=(4,), convs_per_block=1, dense_units=8, epochs=3, random_state=0),
+]
+
+
+@pytest.mark.parametrize("clf", CLASSIFIERS, ids=lambda c: type(c).__name__)
+def test_fit_float32_predict_other_dtypes(clf, toy):
+    X, y = toy
+    X_pos = np.abs(X * 10).astype(np.float32)
+    est = clone(clf).fit(X_pos, y)
+    expected = est.predict_proba(X_pos)
+    np.testing.assert_allclose(est.predict_proba(X_pos.astype(np.float64)), expected, rtol=1e-6)
+    assert est.predict(X_pos.astype(np.uint8)).shape == (len(X),)
+
+
+def test_n_features_in_counts_pixels_for_rows_and_images():
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 6, 6, 1), dtype=np.float32)
+    y = np.arange(40) % 2
+    for X in (images, images.reshape(40, 36), images[..., 0]):
+        clf = CNNClassifier(filters=(2,), dense_units=4, epochs=1, random_state=0).fit(X, y)
+        assert clf.n_features_in_ == 36
+        assert clf.input_shape_ == (6, 6, 1)
+        assert clf.predict(images).shape == (40,)
+    with pytest.raises(ValueError, match="fitted on images of shape"):
+        clf.predict(rng.random((3, 4, 9, 1)))
+
+
+def test_clone_keeps_settings_and_fit_changes_no_parameter(toy):
+    X, y = toy
+    keras = pytest.importorskip("keras")
+    callback = keras.callbacks.History()
+    clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=4, learning_rate=0.01, callbacks=[callback], random_state=3)
+    params = clf.get_params()
+    cloned = clone(clf)
+    assert cloned.get_params().keys() == params.keys()
+    for key in ("hidden_layer_sizes", "epochs", "learning_rate", "random_state"):
+        assert cloned.get_params()[key] == params[key]
+    assert len(cloned.callbacks) == 1 and type(cloned.callbacks[0]) is keras.callbacks.History
+    clf.fit(X, y)
+    assert clf.n_epochs_ == 4
+    after = clf.get_params()
+    for key, value in params.items():
+        assert after[key] is value, key
+
+
+class _CountEpochs:
+    """Picklable epoch counter used as a user callback."""
+
+    def __new__(cls):
+        import keras
+
+        class CountEpochs(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.epochs_seen = 0
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.epochs_seen += 1
+
+        return CountEpochs()
+
+
+def test_callbacks_do_not_leak_between_fits(toy):
+    X, y = toy
+    counter = _CountEpochs()
+    clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=2, callbacks=[counter], random_state=0)
+    clf.fit(X, y)
+    clf.fit(X, y)
+    clone(clf).fit(X, y)
+    assert counter.epochs_seen == 0  # the parameter's object is never trained with
+
+
+def test_early_stopping_uses_stratified_seeded_split(toy):
+    X, y = toy
+    order = np.argsort(y, kind="stable")  # sorted labels: 'last rows' would be one class
+    X, y = X[order], y[order]
+    clf = DenseClassifier(hidden_layer_sizes=(16,), epochs=30, early_stopping=True, n_iter_no_change=2, learning_rate=0.01, random_state=0)
+    X_tr, y_tr, _, (X_val, y_val) = clf._validation_split(X, y, None, 0)
+    assert np.all(np.abs(np.bincount(y_val) - 0.1 * np.bincount(y)) <= 1)  # stratified
+    clf.fit(X, y)
+    assert {"val_loss", "val_accuracy"} <= set(clf.history_)
+    assert 1 <= clf.best_epoch_ <= clf.n_epochs_ <= 30
+    best = int(np.argmin(clf.history_["val_loss"]))
+    assert clf.best_epoch_ == best + 1
+    again = clone(clf).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+def test_early_stopping_with_too_few_samples_is_clear(toy):
+    X, y = toy
+    clf = DenseClassifier(epochs=1, early_stopping=True)
+    with pytest.raises(ValueError, match="early_stopping=True .* at least 2 samples of every class"):
+        clf.fit(X[:12], np.r_[np.zeros(11, int), 1])
+
+
+def test_predict_prints_nothing(toy, capsys):
+    X, y = toy
+    clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=1, verbose=2, random_state=0).fit(X, y)
+    assert capsys.readouterr().out  # verbose training output exists
+    clf.predict(X)
+    clf.predict_proba(X)
+    assert capsys.readouterr().out == ""
+
+
+def test_single_class_is_an_error(toy):
+    X, _ = toy
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        DenseClassifier(epochs=1).fit(X, np.ones(len(X)))
+
+
+def test_labels_with_gaps_and_strings_round_trip(toy):
+    X, y = toy
+    for labels in (np.array([3, 7, 11])[y], np.array(["cat", "dog", "emu"])[y]):
+        clf = DenseClassifier(hidden_layer_sizes=(16,), epochs=20, learning_rate=0.01, random_state=0).fit(X, labels)
+        np.testing.assert_array_equal(clf.classes_, np.unique(labels))
+        assert set(clf.predict(X)) <= set(labels)
+        assert clf.score(X, labels) > 0.6
+
+
+def test_seeding_is_scoped_to_fit(toy):
+    X, y = toy
+    import tensorflow as tf
+    from tensorflow.python.framework import config
+
+    state = np.random.get_state()
+    DenseClassifier(hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
+    after = np.random.get_state()
+    assert state[0] == after[0] and np.array_equal(state[1], after[1]) and state[2:] == after[2:]
+    assert not config.is_op_determinism_enabled()
+    tf.random.uniform((2,))  # an unseeded random op still works
+
+
+def test_random_state_none_stays_random(toy):
+    X, y = toy
+    a = DenseClassifier(hidden_layer_sizes=(8,), epochs=1).fit(X, y).predict_proba(X)
+    b = DenseClassifier(hidden_layer_sizes=(8,), epochs=1).fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, b)
+
+
+def test_repeated_fits_do_not_leak_memory(toy):
+    psutil = pytest.importorskip("psutil")
+    X, y = toy
+    proc = psutil.Process()
+    clf = CNNClassifier(filters=(4,), dense_units=8, epochs=1, random_state=0)
+    rss = []
+    for i in range(20):
+        clone(clf).fit(X, y).predict(X)
+        gc.collect()
+        rss.append(proc.memory_info().rss)
+    # TensorFlow itself keeps about 4 MB of traced graphs per new Keras model
+    # (measured with plain keras.Model.fit in a loop, clear_session or not);
+    # a leak of ours (models, callbacks, data copies) would add far more.
+    per_fit_mb = (rss[-1] - rss[4]) / 2**20 / 15
+    assert per_fit_mb < 10, f"resident memory grew {per_fit_mb:.1f} MB per fit: {np.array(rss) // 2**20}"
+
+
+def test_nan_loss_stops_with_clear_error(toy):
+    X, y = toy
+    from skfmnist.exceptions import TrainingError
+
+    with pytest.raises(TrainingError, match="diverged"):
+        DenseClassifier(hidden_layer_sizes=(8,), epochs=3, learning_rate=1e30, optimizer="sgd", random_state=0).fit(X * 1e20, y)
+
+
+def test_sparse_input_is_refused_clearly(toy):
+    import scipy.sparse as sp
+
+    X, y = toy
+    with pytest.raises(TypeError, match="Sparse data was passed"):
+        DenseClassifier(epochs=1).fit(sp.csr_matrix(X), y)
+
+
+def test_model_summary_available(toy):
+    X, y = toy
+    clf = DeepCNNClassifier(filters=(4,), dense_units=8, epochs=1, random_state=0).fit(X, y)
+    buf = io.StringIO()
+    clf.model_.summary(print_fn=lambda line, **kw: buf.write(line))
+    assert "batch_normalization" in buf.getvalue()
+    assert clf.n_trainable_params_ == sum(int(np.prod(w.shape)) for w in clf.model_.trainable_weights)
