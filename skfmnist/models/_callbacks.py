@@ -4,11 +4,12 @@
 
 import time
 
+from ..utils._progress import Progress
 from ..utils._tf import import_keras
 
 keras = import_keras()
 
-__all__ = ["EpochTimer"]
+__all__ = ["EpochProgress", "EpochTimer"]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -26,3 +27,35 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.cumulative_seconds.append(time.perf_counter() - self._start)
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Show one progress step per epoch: a bar in a terminal, a line in a log.
+
+    Safe to pass as a classifier parameter: it holds only its label until
+    training starts, so it deep-copies, clones and pickles.
+
+    Parameters
+    ----------
+    desc : str
+        Label of the training run.
+    """
+
+    def __init__(self, desc="training"):
+        super().__init__()
+        self.desc = desc
+        self._progress = None
+
+    def on_train_begin(self, logs=None):
+        self._progress = Progress(self.params.get("epochs", 0), f"{self.desc} epochs")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        shown = " ".join(
+            f"{k}={v:.4f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")
+        )
+        self._progress.update(shown)
+
+    def on_train_end(self, logs=None):
+        self._progress.close()
+        self._progress = None

@@ -111,3 +111,23 @@ def predict_proba(wrapper, X):
 def keras_model(wrapper):
     """The fitted :class:`keras.Model` inside a wrapper."""
     return wrapper.model_
+
+
+def wrap_fitted_model(model, predict_batch_size):
+    """A scikeras wrapper around an already trained Keras model (from a file).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Trained network.
+    predict_batch_size : int
+        Batch size for prediction.
+
+    Returns
+    -------
+    wrapper : scikeras.wrappers.KerasClassifier
+        Ready for :func:`predict_proba`.
+    """
+    wrapper = KerasClassifier(model=model, predict__batch_size=predict_batch_size, predict__verbose=0)
+    wrapper.model_ = model
+    return wrapper

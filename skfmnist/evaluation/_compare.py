@@ -1,0 +1,326 @@
+"""compare_models: grid search on the training data, one look at the test set."""
+
+# SPDX-License-Identifier: MIT
+
+import hashlib
+import itertools
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+
+from ..utils._progress import Progress
+from ._stats import corrected_cv_ttest, holm, mcnemar_test
+
+__all__ = ["ComparisonResult", "compare_models"]
+
+ALPHA = 0.05
+
+
+def _array_sha256(*arrays):
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(np.asarray(a))
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
+    return h.hexdigest()
+
+
+def _default_models():
+    from ..pipeline import MODEL_NAMES, make_model_pipeline
+
+    return {name: make_model_pipeline(name) for name in MODEL_NAMES}
+
+
+def _as_model_dict(models):
+    from ..pipeline import make_model_pipeline
+
+    if models is None:
+        return _default_models()
+    if isinstance(models, dict):
+        return dict(models)
+    return {name: make_model_pipeline(name) for name in models}
+
+
+def _seed_everything(estimator, random_state):
+    params = {k: random_state for k in estimator.get_params() if k == "random_state" or k.endswith("__random_state")}
+    return estimator.set_params(**params) if params else estimator
+
+
+def _classifier(pipe):
+    return pipe[-1] if hasattr(pipe, "steps") else pipe
+
+
+class ComparisonResult:
+    """Everything :func:`compare_models` found, ready to inspect or save.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per model: test accuracy, macro F1, CV mean and std, best
+        parameters, fit seconds, predict throughput (images/s), trainable
+        parameters, epochs run.
+    pairwise : pandas.DataFrame
+        One row per pair of models: accuracy difference, McNemar's test on
+        the test set (raw and Holm-adjusted p-value), the corrected CV
+        t-test where both models were cross-validated, and a verdict.
+    estimators : dict of str to Pipeline
+        The fitted (refit) pipelines.
+    reports : dict of str to str
+        scikit-learn's ``classification_report`` of each model.
+    report_dicts : dict of str to dict
+        The same, as dictionaries.
+    confusion_matrices : dict of str to ndarray
+        Confusion matrix (counts) of each model on the test set.
+    histories : dict of str to dict
+        Per-epoch training history of each model.
+    cv_scores : dict of str to ndarray or None
+        Fold scores of the chosen parameters.
+    predictions, probabilities : dict of str to ndarray
+        Test-set predictions and probabilities.
+    X_test, y_test : ndarray
+        The test data (for the figures).
+    class_names : list of str or None
+        Names of the classes, in label order.
+    metadata : dict
+        Random state, data checksums and sizes, CV settings.
+    """
+
+    def __init__(self, **fields):
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    @property
+    def best_model(self):
+        """Name of the model with the highest test accuracy."""
+        return str(self.table["test_accuracy"].idxmax())
+
+    def conclusions(self):
+        """Plain-language statements on every pair of models.
+
+        Returns
+        -------
+        lines : list of str
+        """
+        return list(self.pairwise["verdict"]) if len(self.pairwise) else []
+
+    def save(self, directory, *, overwrite=False, save_models=True):
+        """Write the report directory (atomically: complete or absent).
+
+        Parameters
+        ----------
+        directory : str or path-like
+            Where the report goes.
+        overwrite : bool, default=False
+            Replace an existing report.
+        save_models : bool, default=True
+            Also save the fitted pipelines.
+
+        Returns
+        -------
+        directory : pathlib.Path
+        """
+        from ._report import write_report
+
+        return write_report(self, directory, overwrite=overwrite, save_models=save_models)
+
+    def __repr__(self):
+        return f"ComparisonResult(models={list(self.table.index)}, best={self.best_model!r})"
+
+
+def _verdict(a, b, acc_a, acc_b, p_adj, cv_p):
+    diff = (acc_a - acc_b) * 100
+    better, worse = (a, b) if diff >= 0 else (b, a)
+    if p_adj < ALPHA:
+        text = (
+            f"{better} is more accurate than {worse} on the test set by {abs(diff):.2f} points; "
+            f"the difference is statistically significant (McNemar, Holm-adjusted p = {p_adj:.3g} < {ALPHA})."
+        )
+    else:
+        text = (
+            f"The difference between {a} and {b} ({abs(diff):.2f} points) is NOT statistically "
+            f"significant (McNemar, Holm-adjusted p = {p_adj:.3g} >= {ALPHA}): these data do not "
+            "show that either model is better."
+        )
+    if cv_p is not None and not np.isnan(cv_p):
+        text += f" Cross-validation folds: corrected t-test p = {cv_p:.3g}" + (
+            " (significant)." if cv_p < ALPHA else " (not significant)."
+        )
+    return text
+
+
+def compare_models(
+    models=None,
+    X_train=None,
+    y_train=None,
+    X_test=None,
+    y_test=None,
+    *,
+    param_grids=None,
+    cv=3,
+    n_jobs=None,
+    random_state=None,
+    class_names=None,
+    progress=True,
+):
+    """Fit, tune and compare classifiers the way a reviewer would trust.
+
+    For each model with a parameter grid, :class:`~sklearn.model_selection.GridSearchCV`
+    with stratified ``cv``-fold cross-validation on the training data picks
+    the parameters and refits the best pipeline on all training data.  A
+    model without a grid is cross-validated on the same folds (when ``cv``
+    is set) and fitted on all training data.  The test set is used once per
+    model, for the final evaluation.  Every pair of models is then compared
+    with McNemar's test on the test set (Holm-adjusted over the pairs) and,
+    where both were cross-validated, with the corrected resampled t-test on
+    the folds.
+
+    Parameters
+    ----------
+    models : dict of str to estimator, list of str, or None, default=None
+        Named pipelines, or names for :func:`~skfmnist.make_model_pipeline`;
+        None compares "dense", "cnn" and "deep_cnn".
+    X_train, y_train : array-like
+        Training data (the only data model selection sees).
+    X_test, y_test : array-like
+        Test data, for the final evaluation only.
+    param_grids : dict of str to dict, default=None
+        ``{model name: param_grid}`` for the models to tune.
+    cv : int or None, default=3
+        Number of stratified folds (shuffled with ``random_state``); None or
+        0 skips cross-validation of models without a grid.
+    n_jobs : int, default=None
+        Parallel fits in grid search and cross-validation (joblib).
+    random_state : int or None, default=None
+        One seed for every ``random_state`` of every model and for the folds.
+    class_names : list of str, default=None
+        Names of the classes in label order, for reports and figures.
+    progress : bool, default=True
+        Report progress (bars in a terminal, lines in a log).
+
+    Returns
+    -------
+    result : ComparisonResult
+        Tables, reports, confusion matrices, histories, fitted pipelines
+        and the statistical comparison; ``result.save(dir)`` writes the
+        report.
+    """
+    for name, value in (("X_train", X_train), ("y_train", y_train), ("X_test", X_test), ("y_test", y_test)):
+        if value is None:
+            raise ValueError(f"compare_models needs {name}.")
+    models = _as_model_dict(models)
+    param_grids = dict(param_grids or {})
+    unknown = set(param_grids) - set(models)
+    if unknown:
+        raise ValueError(f"param_grids names models that are not compared: {sorted(unknown)}")
+    cv = int(cv) if cv else 0
+    if cv == 1 or cv < 0:
+        raise ValueError(f"cv must be 0/None (no cross-validation) or at least 2, got {cv}.")
+    y_test = np.asarray(y_test)
+    splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state) if cv else None
+
+    rows, fitted, reports, report_dicts, cms, histories, cv_scores, preds, probas = ({} for _ in range(9))
+    with Progress(len(models), "models", enabled=progress) as bar:
+        for name, estimator in models.items():
+            estimator = clone(estimator)
+            if random_state is not None:
+                estimator = _seed_everything(estimator, random_state)
+            grid = param_grids.get(name)
+            best_params, scores = {}, None
+            if grid:
+                search = GridSearchCV(
+                    estimator, grid, cv=splitter or StratifiedKFold(3, shuffle=True, random_state=random_state),
+                    n_jobs=n_jobs, refit=True, verbose=2 if progress else 0, error_score="raise",
+                )
+                search.fit(X_train, y_train)
+                best, fit_seconds = search.best_estimator_, float(search.refit_time_)
+                best_params = search.best_params_
+                n_splits = search.n_splits_
+                scores = np.array(
+                    [search.cv_results_[f"split{i}_test_score"][search.best_index_] for i in range(n_splits)]
+                )
+            else:
+                if splitter is not None:
+                    scores = cross_validate(estimator, X_train, y_train, cv=splitter, n_jobs=n_jobs)["test_score"]
+                best = clone(estimator)
+                start = time.perf_counter()
+                best.fit(X_train, y_train)
+                fit_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            proba = best.predict_proba(X_test)  # the one look at the test set
+            predict_seconds = time.perf_counter() - start
+            pred = best.classes_[np.argmax(proba, axis=1)]
+            clf = _classifier(best)
+            names = None
+            if class_names is not None and np.issubdtype(clf.classes_.dtype, np.integer):
+                names = [class_names[int(c)] for c in clf.classes_]
+            reports[name] = classification_report(y_test, pred, labels=clf.classes_, target_names=names, digits=4, zero_division=0)
+            report_dicts[name] = classification_report(
+                y_test, pred, labels=clf.classes_, target_names=names, output_dict=True, zero_division=0
+            )
+            cms[name] = confusion_matrix(y_test, pred, labels=clf.classes_)
+            histories[name] = dict(getattr(clf, "history_", {}))
+            cv_scores[name] = scores
+            preds[name], probas[name], fitted[name] = pred, proba, best
+            rows[name] = {
+                "test_accuracy": accuracy_score(y_test, pred),
+                "macro_f1": f1_score(y_test, pred, average="macro", labels=clf.classes_, zero_division=0),
+                "cv_mean": float(np.mean(scores)) if scores is not None else np.nan,
+                "cv_std": float(np.std(scores)) if scores is not None else np.nan,
+                "best_params": best_params,
+                "fit_seconds": fit_seconds,
+                "predict_images_per_s": len(y_test) / max(predict_seconds, 1e-9),
+                "trainable_params": getattr(clf, "n_trainable_params_", np.nan),
+                "epochs_run": getattr(clf, "n_epochs_", np.nan),
+            }
+            bar.update(f"{name}: test accuracy {rows[name]['test_accuracy']:.4f}")
+
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    pairwise = _pairwise(table, preds, cv_scores, y_test, cv)
+    metadata = {
+        "random_state": random_state,
+        "cv": cv,
+        "n_train": int(len(y_train)),
+        "n_test": int(len(y_test)),
+        "train_sha256": _array_sha256(X_train, y_train),
+        "test_sha256": _array_sha256(X_test, y_test),
+        "param_grids": {k: {p: [repr(v) for v in vals] for p, vals in g.items()} for k, g in param_grids.items()},
+    }
+    return ComparisonResult(
+        table=table, pairwise=pairwise, estimators=fitted, reports=reports, report_dicts=report_dicts,
+        confusion_matrices=cms, histories=histories, cv_scores=cv_scores, predictions=preds,
+        probabilities=probas, X_test=X_test, y_test=y_test, class_names=class_names, metadata=metadata,
+    )
+
+
+def _pairwise(table, preds, cv_scores, y_test, cv):
+    rows = []
+    for a, b in itertools.combinations(table.index, 2):
+        mc = mcnemar_test(y_test, preds[a], preds[b])
+        cv_p = np.nan
+        if cv_scores[a] is not None and cv_scores[b] is not None and len(cv_scores[a]) == len(cv_scores[b]) > 1:
+            k = len(cv_scores[a])
+            cv_p = corrected_cv_ttest(cv_scores[a], cv_scores[b], test_fraction=1 / (k - 1)).pvalue
+        rows.append(
+            {
+                "model_a": a, "model_b": b,
+                "accuracy_difference": table.loc[a, "test_accuracy"] - table.loc[b, "test_accuracy"],
+                "a_right_b_wrong": mc.n10, "a_wrong_b_right": mc.n01,
+                "mcnemar_statistic": mc.statistic, "mcnemar_pvalue": mc.pvalue, "mcnemar_method": mc.method,
+                "cv_ttest_pvalue": cv_p,
+            }
+        )
+    pairwise = pd.DataFrame(rows)
+    if len(pairwise):
+        pairwise["mcnemar_pvalue_holm"] = holm(pairwise["mcnemar_pvalue"])
+        pairwise["significant"] = pairwise["mcnemar_pvalue_holm"] < ALPHA
+        pairwise["verdict"] = [
+            _verdict(r.model_a, r.model_b, table.loc[r.model_a, "test_accuracy"], table.loc[r.model_b, "test_accuracy"],
+                     r.mcnemar_pvalue_holm, r.cv_ttest_pvalue)
+            for r in pairwise.itertuples()
+        ]
+    return pairwise
