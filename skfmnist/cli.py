@@ -1,0 +1,227 @@
+"""The ``skfmnist`` command line."""
+
+# SPDX-License-Identifier: MIT
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from ._version import __version__
+
+__all__ = ["main", "build_parser"]
+
+_QUICK = {"train_size": 5000, "test_size": 2000, "epochs": 3, "cv": 2}
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _cv_folds(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 0 (no cross-validation) or a number of folds >= 2, got {text!r}") from None
+    if value == 1 or value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 (no cross-validation) or a number of folds >= 2, got {value}")
+    return value
+
+
+def _model_list(text):
+    from .pipeline import MODEL_NAMES
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in MODEL_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown model name(s) {', '.join(unknown) or repr(text)}; choose from {', '.join(MODEL_NAMES)}"
+        )
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a model is named twice in {text!r}")
+    return names
+
+
+def build_parser():
+    """The argument parser of ``skfmnist``."""
+    parser = argparse.ArgumentParser(
+        prog="skfmnist",
+        description="Train, tune and compare Keras classifiers on Fashion-MNIST, the scikit-learn way.",
+    )
+    parser.add_argument("--version", action="version", version=f"skfmnist {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare models on Fashion-MNIST and write a report",
+        description=(
+            "Fit each model on the training data (tuned by stratified grid search with --search or "
+            "--grid), evaluate it once on the test set, test every pair of models for a significant "
+            "difference, and write a report directory."
+        ),
+    )
+    cmp_.add_argument("--models", type=_model_list, default=None, help="comma-separated: dense,cnn,deep_cnn (default: all)")
+    cmp_.add_argument("--epochs", type=_positive_int, default=None, help="epochs for every model (default: each model's own)")
+    cmp_.add_argument("--train-size", type=_positive_int, default=None, help="stratified subset of the 60,000 training images")
+    cmp_.add_argument("--test-size", type=_positive_int, default=None, help="stratified subset of the 10,000 test images")
+    grid = cmp_.add_mutually_exclusive_group()
+    grid.add_argument("--search", action="store_true", help="grid-search each model over its documented default grid")
+    grid.add_argument("--grid", type=Path, default=None, help="JSON or YAML file {model: {param: [values]}}")
+    cmp_.add_argument("--cv", type=_cv_folds, default=None, help="stratified folds (default 3 with a grid, else 0 = none)")
+    cmp_.add_argument("--n-jobs", type=int, default=None, help="parallel fits in grid search / cross-validation")
+    cmp_.add_argument("--random-state", type=int, default=0, help="one seed for every model and the folds (default 0)")
+    cmp_.add_argument("--out", type=Path, default=Path("report"), help="report directory (default: ./report)")
+    cmp_.add_argument("--overwrite", action="store_true", help="replace an existing report directory")
+    cmp_.add_argument("--quick", action="store_true",
+                      help=f"small stratified subsets and few epochs ({_QUICK['train_size']} train / "
+                           f"{_QUICK['test_size']} test images, {_QUICK['epochs']} epochs, {_QUICK['cv']}-fold CV)")
+    cmp_.add_argument("--no-progress", action="store_true", help="no progress output")
+    cmp_.add_argument("--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)")
+    cmp_.set_defaults(subparser=cmp_)
+
+    sub.add_parser("versions", help="print the versions of skfmnist, its dependencies and the machine")
+    fetch = sub.add_parser("fetch", help="download (if missing) and verify the Fashion-MNIST files")
+    fetch.add_argument("--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)")
+    return parser
+
+
+def _load_grid_file(path, parser):
+    if not path.is_file():
+        parser.error(f"--grid: no such file: {path}")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError:
+                parser.error("--grid: reading YAML needs PyYAML (pip install 'skfmnist[yaml]'), or use JSON")
+            grids = yaml.safe_load(text)
+        else:
+            grids = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any parse error is a usage error
+        parser.error(f"--grid: cannot parse {path}: {exc}")
+    if not isinstance(grids, dict) or not all(isinstance(g, dict) for g in grids.values()):
+        parser.error("--grid: the file must map model names to {parameter: [values]} grids")
+    fixed = {}
+    for model, grid in grids.items():
+        fixed[model] = {}
+        for param, values in grid.items():
+            if not isinstance(values, list) or not values:
+                parser.error(f"--grid: {model}.{param} must be a non-empty list of values")
+            key = param if param.startswith("clf__") or "__" in param else f"clf__{param}"
+            fixed[model][key] = [tuple(v) if isinstance(v, list) else v for v in values]
+    return fixed
+
+
+def _stratified(X, y, size, seed, parser, what):
+    if size is None or size >= len(y):
+        if size is not None and size > len(y):
+            parser.error(f"--{what}-size {size} is larger than the {len(y)} images available")
+        return X, y
+    if size < 10 * 2:
+        parser.error(f"--{what}-size must be at least 20 (2 images of each of the 10 classes)")
+    from sklearn.model_selection import train_test_split
+
+    X, _, y, _ = train_test_split(X, y, train_size=size, stratify=y, random_state=seed)
+    return X, y
+
+
+def _compare(args, parser):
+    from .pipeline import DEFAULT_PARAM_GRIDS, MODEL_NAMES
+
+    if args.quick:
+        for key, value in _QUICK.items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
+    models = args.models or list(MODEL_NAMES)
+    grids = None
+    if args.search:
+        grids = {m: DEFAULT_PARAM_GRIDS[m] for m in models}
+    elif args.grid is not None:
+        grids = _load_grid_file(args.grid, parser)
+        unknown = set(grids) - set(models)
+        if unknown:
+            parser.error(f"--grid names models that are not compared: {', '.join(sorted(unknown))}")
+    cv = args.cv if args.cv is not None else (3 if grids else 0)
+    if args.out.exists() and not args.overwrite:
+        parser.error(f"--out {args.out} already exists; pass --overwrite or choose another folder")
+
+    if args.data_home is not None:
+        os.environ["SKFMNIST_DATA"] = str(args.data_home)
+    from .datasets import CLASS_NAMES, fetch_fashion_mnist
+    from .evaluation import compare_models
+    from .pipeline import make_model_pipeline
+
+    X_train, y_train = fetch_fashion_mnist(subset="train", return_X_y=True)
+    X_test, y_test = fetch_fashion_mnist(subset="test", return_X_y=True)
+    X_train, y_train = _stratified(X_train, y_train, args.train_size, args.random_state, parser, "train")
+    X_test, y_test = _stratified(X_test, y_test, args.test_size, args.random_state, parser, "test")
+
+    progress = not args.no_progress
+    pipelines = {}
+    for name in models:
+        params = {"random_state": args.random_state}
+        if args.epochs is not None:
+            params["epochs"] = args.epochs
+        if progress:
+            from .models._callbacks import EpochProgress
+
+            params["callbacks"] = [EpochProgress(name)]
+        pipelines[name] = make_model_pipeline(name, **params)
+    if grids:
+        for model, grid in grids.items():
+            try:
+                pipelines[model].set_params(**{k: v[0] for k, v in grid.items()})
+            except ValueError as exc:
+                parser.error(f"--grid: {model}: {exc}")
+    result = compare_models(
+        pipelines, X_train, y_train, X_test, y_test, param_grids=grids, cv=cv, n_jobs=args.n_jobs,
+        random_state=args.random_state, class_names=list(CLASS_NAMES), progress=progress,
+    )
+    from .datasets import FILES
+
+    result.metadata["data_files_sha256"] = {m.filename: m.sha256 for m in FILES.values()}
+    out = result.save(args.out, overwrite=args.overwrite)
+    print(result.table[["test_accuracy", "macro_f1", "cv_mean", "fit_seconds"]].to_string())
+    for line in result.conclusions():
+        print("-", line)
+    print(f"Report: {out / 'report.md'} (and report.html)")
+    return 0
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "versions":
+        from .utils import show_versions
+
+        show_versions()
+        return 0
+    if args.command == "fetch":
+        if args.data_home is not None:
+            os.environ["SKFMNIST_DATA"] = str(args.data_home)
+        from .datasets import fetch_fashion_mnist
+
+        bunch = fetch_fashion_mnist(subset="all")
+        print(f"Fashion-MNIST verified: {bunch.data.shape[0]} images")
+        return 0
+    try:
+        return _compare(args, args.subparser)
+    except KeyboardInterrupt:
+        print("Interrupted: no report was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

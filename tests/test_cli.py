@@ -1,0 +1,107 @@
+"""The command line: the quick end-to-end comparison and usage errors."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skfmnist.cli import main
+
+from .conftest import requires_data
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "report"
+    assert main(["compare", "--quick", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+@requires_data
+def test_quick_compare_writes_every_artifact(quick_report):
+    names = ("dense", "cnn", "deep_cnn")
+    expected = ["report.md", "report.html", "metrics.json", "samples.png", "f1_per_class.png"]
+    for name in names:
+        expected += [f"confusion_{name}.png", f"curves_{name}.png", f"wrong_{name}.png",
+                     f"classification_report_{name}.txt", f"models/{name}.skfmnist"]
+    for rel in expected:
+        assert (quick_report / rel).is_file(), rel
+    report = (quick_report / "report.md").read_text()
+    pngs = sorted(p.name for p in quick_report.glob("*.png"))
+    assert len(pngs) == 3 * 3 + 2
+    for png in pngs:
+        assert f"]({png})" in report, png
+        with Image.open(quick_report / png) as img:
+            img.verify()
+        with Image.open(quick_report / png) as img:
+            assert img.format == "PNG" and 400 <= img.width <= 2000 and 250 <= img.height <= 2000
+    assert "statistically significant" in report or "NOT statistically significant" in report
+    html = (quick_report / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(pngs)
+
+
+@requires_data
+def test_metrics_json_matches_table(quick_report):
+    metrics = json.loads((quick_report / "metrics.json").read_text())
+    report = (quick_report / "report.md").read_text()
+    assert metrics["metadata"]["random_state"] == 0
+    assert metrics["metadata"]["n_train"] == 5000 and metrics["metadata"]["n_test"] == 2000
+    assert len(metrics["metadata"]["data_files_sha256"]) == 4
+    assert {"tensorflow", "keras", "scikit-learn", "scikeras"} <= set(metrics["versions"])
+    assert len(metrics["pairwise"]) == 3
+    for row in metrics["models"]:
+        line = next(line for line in report.splitlines() if line.startswith(f"| {row['model']} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[1] == f"{row['test_accuracy']:.4f}"
+        assert cells[2] == f"{row['macro_f1']:.4f}"
+        assert cells[3] == f"{row['cv_mean']:.4f}"
+        cm = np.array(metrics["confusion_matrices"][row["model"]])
+        assert np.isclose(np.trace(cm) / cm.sum(), row["test_accuracy"])
+        assert row["test_accuracy"] > 0.6
+
+
+@requires_data
+def test_saved_models_load_and_predict(quick_report, fmnist_small):
+    from skfmnist import load
+
+    _, _, X_test, _ = fmnist_small
+    pipe = load(quick_report / "models" / "cnn.skfmnist")
+    assert pipe.predict(X_test[:10]).shape == (10,)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compare", "--models", "dense,resnet"], "unknown model name"),
+        (["compare", "--cv", "1"], "number of folds >= 2"),
+        (["compare", "--epochs", "0"], "positive integer"),
+        (["compare", "--train-size", "abc"], "positive integer"),
+        (["compare", "--search", "--grid", "g.json"], "not allowed with argument"),
+        (["compare", "--grid", "/nonexistent/grid.json"], "no such file"),
+        (["nonsense"], "invalid choice"),
+    ],
+)
+def test_bad_options_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_grid_file(tmp_path, capsys):
+    grid = tmp_path / "g.json"
+    grid.write_text('{"dense": {"dropout": 0.5}}')
+    with pytest.raises(SystemExit):
+        main(["compare", "--grid", str(grid), "--out", str(tmp_path / "r")])
+    assert "non-empty list" in capsys.readouterr().err
+
+
+def test_version_and_help():
+    out = subprocess.run([sys.executable, "-m", "skfmnist", "--version"], capture_output=True, text=True, check=True)
+    assert re.fullmatch(r"skfmnist \d+\.\d+\.\d+\S*\n", out.stdout)
+    out = subprocess.run([sys.executable, "-m", "skfmnist", "compare", "--help"], capture_output=True, text=True, check=True)
+    assert "--quick" in out.stdout and "--search" in out.stdout

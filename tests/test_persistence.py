@@ -1,0 +1,79 @@
+"""Safe model files: round trip, damaged and incompatible files."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import make_pipeline
+
+from skfmnist import DenseClassifier, load, make_model_pipeline, save
+from skfmnist.exceptions import ModelFileError
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(120, 784), dtype=np.uint8)
+    y = np.array(["bag", "coat", "shirt"])[np.arange(120) % 3]
+    return make_model_pipeline("cnn", filters=(4,), dense_units=8, epochs=1, random_state=0).fit(X, y), X
+
+
+def test_round_trip_identical_predictions(fitted, tmp_path):
+    pipe, X = fitted
+    path = save(pipe, tmp_path / "m.skfmnist")
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    np.testing.assert_array_equal(loaded.classes_, pipe.classes_)
+    assert loaded.named_steps["clf"].filters == (4,)
+    assert loaded.named_steps["clf"].history_ == pipe.named_steps["clf"].history_
+
+
+def test_file_holds_no_pickle(fitted, tmp_path):
+    pipe, _ = fitted
+    path = save(pipe, tmp_path / "m.skfmnist")
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == ["manifest.json", "step2.keras"]
+        json.loads(zf.read("manifest.json"))
+
+
+def test_damaged_file(fitted, tmp_path):
+    pipe, _ = fitted
+    path = save(pipe, tmp_path / "m.skfmnist")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="damaged or not a skfmnist model file"):
+        load(path)
+
+
+def test_newer_format_is_refused(fitted, tmp_path):
+    pipe, _ = fitted
+    path = save(pipe, tmp_path / "m.skfmnist")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        model = zf.read("step2.keras")
+    manifest["format_version"] = 99
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("step2.keras", model)
+    with pytest.raises(ModelFileError, match="format 99.*Upgrade skfmnist"):
+        load(path)
+
+
+def test_not_a_model_file(tmp_path):
+    path = tmp_path / "x.skfmnist"
+    path.write_text("hello")
+    with pytest.raises(ModelFileError):
+        load(path)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.skfmnist")
+
+
+def test_foreign_steps_are_refused(tmp_path):
+    X, y = make_classification(n_samples=60, random_state=0)
+    pipe = make_pipeline(StandardScaler(), DenseClassifier(hidden_layer_sizes=(4,), epochs=1)).fit(X, y)
+    with pytest.raises(TypeError, match="skfmnist estimators and pipelines of them only"):
+        save(pipe, tmp_path / "m.skfmnist")
+    assert not (tmp_path / "m.skfmnist").exists()
