@@ -179,10 +179,10 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _scale(self, X):
         """Return a new float32 array of ``X / max_value`` (one copy at most)."""
         out = np.asarray(X, dtype=np.float32)
+        divisor = np.float32(self.max_value)  # division, not a reciprocal: 51/255 is exactly 0.2f
         if np.shares_memory(out, X):
-            out = out * np.float32(1.0 / self.max_value)
-        else:
-            out *= np.float32(1.0 / self.max_value)
+            return out / divisor
+        out /= divisor
         return out
 
     @_fit_context(prefer_skip_nested_validation=True)
