@@ -76,6 +76,8 @@ def build_parser():
     grid.add_argument("--grid", type=Path, default=None, help="JSON or YAML file {model: {param: [values]}}")
     cmp_.add_argument("--cv", type=_cv_folds, default=None, help="stratified folds (default 3 with a grid, else 0 = none)")
     cmp_.add_argument("--n-jobs", type=int, default=None, help="parallel fits in grid search / cross-validation")
+    cmp_.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                      help="run the grid searches and cross-validation on a Dask cluster (e.g. tcp://host:8786)")
     cmp_.add_argument("--random-state", type=int, default=0, help="one seed for every model and the folds (default 0)")
     cmp_.add_argument("--out", type=Path, default=Path("report"), help="report directory (default: ./report)")
     cmp_.add_argument("--overwrite", action="store_true", help="replace an existing report directory")
@@ -181,10 +183,23 @@ def _compare(args, parser):
                 pipelines[model].set_params(**{k: v[0] for k, v in grid.items()})
             except ValueError as exc:
                 parser.error(f"--grid: {model}: {exc}")
-    result = compare_models(
-        pipelines, X_train, y_train, X_test, y_test, param_grids=grids, cv=cv, n_jobs=args.n_jobs,
-        random_state=args.random_state, class_names=list(CLASS_NAMES), progress=progress,
-    )
+    def run(n_jobs):
+        return compare_models(
+            pipelines, X_train, y_train, X_test, y_test, param_grids=grids, cv=cv, n_jobs=n_jobs,
+            random_state=args.random_state, class_names=list(CLASS_NAMES), progress=progress,
+        )
+
+    if args.dask_scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            parser.error("--dask-scheduler needs Dask: pip install 'skfmnist[dask]'")
+        from .parallel import dask_backend
+
+        with Client(args.dask_scheduler, timeout=30) as client, dask_backend(client=client, scatter=[X_train, y_train]):
+            result = run(args.n_jobs or -1)
+    else:
+        result = run(args.n_jobs)
     from .datasets import FILES
 
     result.metadata["data_files_sha256"] = {m.filename: m.sha256 for m in FILES.values()}

@@ -21,18 +21,27 @@ INTER_THREADS_ENV = "SKFMNIST_TF_INTER_THREADS"
 
 
 def tf_threads_from_env():
-    """Return ``(intra, inter)`` thread counts requested by the environment.
+    """Return ``(intra, inter)`` TensorFlow thread counts asked for by the environment.
+
+    ``SKFMNIST_TF_THREADS`` / ``SKFMNIST_TF_INTER_THREADS`` first; otherwise
+    ``OMP_NUM_THREADS``, which joblib's process workers receive as their
+    share of the cores (``cpu_count() // n_jobs``) but TensorFlow ignores.
 
     Returns
     -------
     threads : tuple of (int or None, int or None)
-        From ``SKFMNIST_TF_THREADS`` and ``SKFMNIST_TF_INTER_THREADS``.
+        None leaves TensorFlow's default (all cores).
     """
     def read(name):
-        value = os.environ.get(name)
-        return int(value) if value and value.isdigit() and int(value) > 0 else None
+        value = os.environ.get(name, "").strip()
+        return int(value) if value.isdigit() and int(value) > 0 else None
 
-    return read(THREADS_ENV), read(INTER_THREADS_ENV)
+    intra = read(THREADS_ENV) or read("OMP_NUM_THREADS")
+    inter = read(INTER_THREADS_ENV) or intra
+    return intra, inter
+
+
+_CONFIGURED = False
 
 
 def import_keras():
@@ -44,12 +53,12 @@ def import_keras():
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    first = "tensorflow" not in __import__("sys").modules
     import tensorflow as tf
 
-    if first:
-        intra, inter = tf_threads_from_env()
-        configure_threads(intra, inter)
+    global _CONFIGURED
+    if not _CONFIGURED:
+        _CONFIGURED = True
+        configure_threads(*tf_threads_from_env())
         tf.get_logger().setLevel("ERROR")
     import keras
 
@@ -111,10 +120,16 @@ def seeded(seed):
     tf_seed = context.global_seed()
     keras_seed = global_state.get_global_attribute(rng_utils.GLOBAL_RANDOM_SEED)
     keras_gen = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
+    # Keras draws layer seeds from the *global* ``random`` module, which other
+    # threads of the process (a Dask worker's event loop, say) may draw from
+    # at any moment; give Keras a private generator for the block instead.
+    keras_python_random = seed_generator.python_random
     try:
         keras.utils.set_random_seed(int(seed))
+        seed_generator.python_random = random.Random(int(seed))
         yield
     finally:
+        seed_generator.python_random = keras_python_random
         random.setstate(py_state)
         np.random.set_state(np_state)
         tf.random.set_seed(tf_seed)

@@ -1,0 +1,105 @@
+"""Parallel grid search: joblib processes with their share of the cores, and Dask."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from skfmnist import make_model_pipeline
+
+RNG = np.random.default_rng(0)
+X = RNG.integers(0, 256, size=(300, 784)).astype(np.uint8)
+Y = np.arange(300) % 3
+X[Y == 1, :200] //= 4  # make the classes learnable
+X[Y == 2, 500:] //= 4
+GRID = {"clf__hidden_layer_sizes": [(8,), (16,)], "clf__learning_rate": [1e-3, 3e-3]}
+
+
+def _search(**kwargs):
+    pipe = make_model_pipeline("dense", epochs=2, batch_size=32, random_state=0)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    return GridSearchCV(pipe, GRID, cv=cv, **kwargs).fit(X, Y)
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return _search(n_jobs=1)
+
+
+def test_tensorflow_threads_follow_joblib_share():
+    code = (
+        "import tensorflow as tf, skfmnist.models; "
+        "print(tf.config.threading.get_intra_op_parallelism_threads(), "
+        "tf.config.threading.get_inter_op_parallelism_threads())"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("SKFMNIST_TF_THREADS", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1"]
+    env["SKFMNIST_TF_THREADS"] = "3"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["3", "3"]
+
+
+def test_loky_processes_give_the_serial_result(serial):
+    parallel = _search(n_jobs=2)
+    np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
+    assert parallel.best_params_ == serial.best_params_
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None, env={"SKFMNIST_TF_THREADS": "1"},
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@pytest.mark.timeout(300)
+def test_dask_grid_search_matches_serial(dask_cluster, serial):
+    import joblib
+
+    with joblib.parallel_backend("dask"):
+        result = _search(n_jobs=-1)
+    np.testing.assert_array_equal(result.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(result.best_estimator_.predict_proba(X[:20]), serial.best_estimator_.predict_proba(X[:20]))
+
+
+@pytest.mark.timeout(300)
+def test_dask_survives_a_killed_worker(dask_cluster, serial):
+    from skfmnist.parallel import dask_backend
+
+    client = dask_cluster
+    pids = client.run(os.getpid)
+    victim = sorted(pids)[0]
+    killed = threading.Event()
+
+    def kill_when_busy():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed.is_set():
+            if any(client.processing().values()):
+                time.sleep(1.0)  # let it get into a fit
+                os.kill(pids[victim], 9)
+                killed.set()
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_when_busy, daemon=True)
+    killer.start()
+    with dask_backend(client=client, scatter=[X, Y]):
+        result = _search(n_jobs=-1)
+    killer.join(timeout=5)
+    assert killed.is_set(), "the worker was never busy, nothing was killed"
+    np.testing.assert_array_equal(result.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
