@@ -1,0 +1,289 @@
+"""Speed benchmarks: wrapper overhead, peers, distance to the machine's limit,
+grid-search scaling, memory.
+
+Run all (writes benchmarks/RESULTS.md)::
+
+    python benchmarks/bench_speed.py --out benchmarks/RESULTS.md
+
+One part only: ``--only overhead,peer,limit,grid,memory``.  ``--quick`` runs
+everything at a tiny size (the smoke test in tests/test_benchmarks.py).
+Every figure in RESULTS.md comes from this script; ratios are measured side
+by side in one run (the machine is noisy: each timing is the best of
+``--repeats`` interleaved runs).
+"""
+
+# SPDX-License-Identifier: MIT
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from skfmnist import fetch_fashion_mnist, make_model_pipeline
+from skfmnist.utils import versions
+
+MODELS = ("dense", "cnn", "deep_cnn")
+BATCH = 128
+
+
+def _data(n_train, n_test):
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
+    Xt, yt = fetch_fashion_mnist(subset="test", return_X_y=True)
+    Xs = (X[:n_train].astype(np.float32) / 255.0).astype(np.float32)
+    Xts = (Xt[:n_test].astype(np.float32) / 255.0).astype(np.float32)
+    return Xs, y[:n_train], Xts, yt[:n_test]
+
+
+def _keras_model(name, n_classes=10):
+    """The same network and compilation the pipeline builds, in plain Keras."""
+    from skfmnist.models import _builders
+
+    clf = make_model_pipeline(name)[-1]
+    shape = (784,) if name == "dense" else (28, 28, 1)
+    model = clf._builder(shape, n_classes, **clf._network_params())
+    return _builders.compile_classifier(model, learning_rate=clf.learning_rate), shape
+
+
+def _best(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_overhead(Xs, y, Xts, epochs, repeats):
+    """skfmnist Pipeline vs plain Keras on the same scaled float32 arrays."""
+    rows = []
+    for name in MODELS:
+        pipe = make_model_pipeline(name, epochs=epochs, batch_size=BATCH, random_state=0)
+        pipe.set_params(scale__max_value=1.0)  # input is already scaled
+        model, shape = _keras_model(name)
+        Xk, Xtk = Xs.reshape(-1, *shape), Xts.reshape(-1, *shape)
+        fit_ours, fit_keras = [], []
+        for _ in range(repeats):  # interleaved, so drift hits both alike
+            start = time.perf_counter()
+            pipe.fit(Xs, y)
+            fit_ours.append(time.perf_counter() - start)
+            model, _ = _keras_model(name)
+            start = time.perf_counter()
+            model.fit(Xk, y, epochs=epochs, batch_size=BATCH, verbose=0)
+            fit_keras.append(time.perf_counter() - start)
+        pred_ours = _best(lambda: pipe.predict(Xts), repeats + 1)
+        pred_keras = _best(lambda: model.predict(Xtk, batch_size=1024, verbose=0).argmax(1), repeats + 1)
+        rows.append({
+            "model": name, "fit_s": min(fit_ours), "keras_fit_s": min(fit_keras),
+            "fit_ratio": min(fit_ours) / min(fit_keras),
+            "predict_s": pred_ours, "keras_predict_s": pred_keras, "predict_ratio": pred_ours / pred_keras,
+            "train_img_s": len(y) * epochs / min(fit_ours), "keras_train_img_s": len(y) * epochs / min(fit_keras),
+            "predict_img_s": len(Xts) / pred_ours, "keras_predict_img_s": len(Xts) / pred_keras,
+            "flops_per_image": _flops(pipe),
+        })
+    return rows
+
+
+def _flops(pipe):
+    from skfmnist.models._builders import count_flops
+
+    return count_flops(pipe[-1].model_)
+
+
+def bench_machine(size=2048, repeats=5):
+    """Single-precision matrix-multiply rate of this machine (all cores), GFLOP/s."""
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    a @ b
+    seconds = _best(lambda: a @ b, repeats)
+    return 2 * size**3 / seconds / 1e9
+
+
+def bench_peer(Xs, y, Xts, epochs, repeats):
+    """Training and prediction images/s of skorch (PyTorch CPU) on the same networks."""
+    try:
+        import torch
+        from skorch import NeuralNetClassifier
+    except ImportError:
+        return None
+    from torch import nn
+
+    torch.manual_seed(0)
+
+    class Dense(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2),
+                                     nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+
+        def forward(self, x):
+            return self.net(x)
+
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
+
+        def forward(self, x):
+            return self.net(x)
+
+    rows = []
+    for name, module, shape in (("dense", Dense, (784,)), ("cnn", CNN, (1, 28, 28))):
+        net = NeuralNetClassifier(module, max_epochs=epochs, batch_size=BATCH, optimizer=torch.optim.Adam, lr=1e-3,
+                                  criterion=nn.CrossEntropyLoss, train_split=None, verbose=0, iterator_train__shuffle=True)
+        Xp, Xtp = Xs.reshape(-1, *shape), Xts.reshape(-1, *shape)
+        fit_s = _best(lambda: net.fit(Xp, y.astype(np.int64)), repeats)
+        pred_s = _best(lambda: net.predict(Xtp), repeats + 1)
+        rows.append({"model": name, "skorch_train_img_s": len(y) * epochs / fit_s, "skorch_predict_img_s": len(Xts) / pred_s,
+                     "torch_threads": torch.get_num_threads()})
+    return rows
+
+
+def bench_grid(n_train, epochs):
+    """GridSearchCV (4 candidates x 3 folds) with n_jobs=1 and n_jobs=2."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
+    X, y = X[:n_train], y[:n_train]
+    grid = {"clf__filters": [(16, 32), (32, 64)], "clf__dropout": [0.3, 0.5]}
+    out = {}
+    for n_jobs in (1, 2):
+        search = GridSearchCV(make_model_pipeline("cnn", epochs=epochs, random_state=0), grid,
+                              cv=StratifiedKFold(3, shuffle=True, random_state=0), n_jobs=n_jobs, refit=False)
+        start = time.perf_counter()
+        search.fit(X, y)
+        out[n_jobs] = {"seconds": time.perf_counter() - start,
+                       "mean_test_score": search.cv_results_["mean_test_score"].round(4).tolist()}
+    out["speedup"] = out[1]["seconds"] / out[2]["seconds"]
+    out["same_scores"] = out[1]["mean_test_score"] == out[2]["mean_test_score"]
+    return out
+
+
+def bench_memory(n_train, epochs):
+    """Peak resident memory of a fit of each pipeline, each in a fresh process."""
+    rows = []
+    for name in MODELS:
+        code = (
+            "import resource, numpy as np\n"
+            "from skfmnist import fetch_fashion_mnist, make_model_pipeline\n"
+            f"X, y = fetch_fashion_mnist(return_X_y=True); X, y = X[:{n_train}], y[:{n_train}]\n"
+            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            f"make_model_pipeline('{name}', epochs={epochs}, random_state=0).fit(X, y)\n"
+            "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        base, peak = (int(v) for v in out.stdout.split()[-2:])
+        rows.append({"model": name, "peak_rss_mb": peak / 1024, "rss_before_fit_mb": base / 1024,
+                     "fit_added_mb": (peak - base) / 1024})
+    return rows
+
+
+def _table(rows, cols):
+    """Markdown table; ``cols`` is [(header, (key, format))]."""
+    head = "| " + " | ".join(h for h, _ in cols) + " |\n|" + "---|" * len(cols) + "\n"
+    body = "".join(
+        "| " + " | ".join(fmt.format(r[key]) if key in r else "n/a" for _, (key, fmt) in cols) + " |\n"
+        for r in rows
+    )
+    return head + body
+
+
+def render(results, command):
+    v = versions()
+    lines = [
+        "# skfmnist benchmarks", "",
+        f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
+        f"Machine: {v['cpu']}, {v['cores']} cores. Python {v['python']}, tensorflow {v['tensorflow']}, "
+        f"keras {v['keras']}, scikeras {v['scikeras']}, scikit-learn {v['scikit-learn']}, numpy {v['numpy']}.", "",
+        f"Settings: {json.dumps(results['settings'])}", "",
+    ]
+    if "overhead" in results:
+        rows = results["overhead"]
+        lines += ["## 1. Wrapper overhead (ratios first; target fit <= 1.05, predict <= 1.10)", "",
+                  _table(rows, [("model", ("model", "{}")), ("fit ratio", ("fit_ratio", "{:.3f}")),
+                                ("predict ratio", ("predict_ratio", "{:.3f}")), ("skfmnist fit s", ("fit_s", "{:.2f}")),
+                                ("Keras fit s", ("keras_fit_s", "{:.2f}")), ("skfmnist predict s", ("predict_s", "{:.3f}")),
+                                ("Keras predict s", ("keras_predict_s", "{:.3f}"))])]
+    if results.get("peer"):
+        ours = {r["model"]: r for r in results["overhead"]}
+        rows = [{**p, **ours[p["model"]],
+                 "train_vs_skorch": ours[p["model"]]["train_img_s"] / p["skorch_train_img_s"],
+                 "predict_vs_skorch": ours[p["model"]]["predict_img_s"] / p["skorch_predict_img_s"]}
+                for p in results["peer"]]
+        lines += ["## 2. Throughput against peers (images/s; target >= 1.2x skorch and >= plain Keras)", "",
+                  _table(rows, [("model", ("model", "{}")), ("train vs skorch", ("train_vs_skorch", "{:.2f}x")),
+                                ("predict vs skorch", ("predict_vs_skorch", "{:.2f}x")),
+                                ("skfmnist train", ("train_img_s", "{:,.0f}")), ("Keras train", ("keras_train_img_s", "{:,.0f}")),
+                                ("skorch train", ("skorch_train_img_s", "{:,.0f}")), ("skfmnist predict", ("predict_img_s", "{:,.0f}")),
+                                ("Keras predict", ("keras_predict_img_s", "{:,.0f}")), ("skorch predict", ("skorch_predict_img_s", "{:,.0f}"))])]
+    elif "peer" in results:
+        lines += ["## 2. Throughput against peers", "", "skorch/torch not installed (`pip install -e '.[bench]'`): not measured.", ""]
+    if "machine_gflops" in results and "overhead" in results:
+        g = results["machine_gflops"]
+        rows = [{"model": r["model"], "mflops": r["flops_per_image"] / 1e6,
+                 "train_frac": 3 * r["flops_per_image"] * r["train_img_s"] / (g * 1e9),
+                 "predict_frac": r["flops_per_image"] * r["predict_img_s"] / (g * 1e9)} for r in results["overhead"]]
+        lines += [f"## 3. Distance to the machine's limit (numpy float32 matmul: {g:.0f} GFLOP/s)", "",
+                  "Fraction = FLOPs per image (forward; training counted as 3x forward) x images/s / matmul rate.", "",
+                  _table(rows, [("model", ("model", "{}")), ("forward MFLOP/image", ("mflops", "{:.2f}")),
+                                ("training fraction", ("train_frac", "{:.1%}")), ("inference fraction", ("predict_frac", "{:.1%}"))])]
+    if "grid" in results:
+        g = results["grid"]
+        lines += ["## 4. Grid search (CNN, 4 candidates x 3 folds)", "",
+                  f"- n_jobs=1: {g[1]['seconds']:.1f} s; n_jobs=2: {g[2]['seconds']:.1f} s; speed-up **{g['speedup']:.2f}x** (target >= 1.5x).",
+                  f"- Same mean test scores: {g['same_scores']} ({g[1]['mean_test_score']}).", ""]
+    if "memory" in results:
+        lines += ["## 5. Memory (peak RSS of a fit, fresh process)", "",
+                  _table(results["memory"], [("model", ("model", "{}")), ("peak RSS MB", ("peak_rss_mb", "{:.0f}")),
+                                             ("before fit MB", ("rss_before_fit_mb", "{:.0f}")), ("added by fit MB", ("fit_added_mb", "{:.0f}"))])]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="overhead,peer,limit,grid,memory")
+    parser.add_argument("--n-train", type=int, default=60000)
+    parser.add_argument("--n-test", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--grid-train", type=int, default=10000)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument("--out", default=None, help="write the Markdown results here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n_train, args.n_test, args.repeats, args.grid_train = 600, 200, 1, 300
+    parts = set(args.only.split(","))
+    if "peer" in parts or "limit" in parts:
+        parts.add("overhead")
+    results = {"settings": {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "repeats", "grid_train")}}
+    Xs, y, Xts, _ = _data(args.n_train, args.n_test)
+    if "overhead" in parts:
+        results["overhead"] = bench_overhead(Xs, y, Xts, args.epochs, args.repeats)
+    if "peer" in parts:
+        results["peer"] = bench_peer(Xs, y, Xts, args.epochs, args.repeats)
+    if "limit" in parts:
+        results["machine_gflops"] = bench_machine(512 if args.quick else 2048)
+    if "grid" in parts:
+        results["grid"] = bench_grid(args.grid_train, args.epochs)
+    if "memory" in parts:
+        results["memory"] = bench_memory(args.n_train, args.epochs)
+    command = "python benchmarks/bench_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = render(results, command.strip())
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    print(text)
+    return results
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
