@@ -23,32 +23,33 @@ _MIRRORS = (
     "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
 )
 
-#: The four official files (sizes and SHA-256 of the release).
-FILES = {
-    "train_images": RemoteFileMetadata(
+_RELEASE = {  # key: (file name, SHA-256, size in bytes) of the official release
+    "train_images": (
         "train-images-idx3-ubyte.gz",
-        tuple(m + "train-images-idx3-ubyte.gz" for m in _MIRRORS),
         "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
         26421880,
     ),
-    "train_labels": RemoteFileMetadata(
+    "train_labels": (
         "train-labels-idx1-ubyte.gz",
-        tuple(m + "train-labels-idx1-ubyte.gz" for m in _MIRRORS),
         "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
         29515,
     ),
-    "test_images": RemoteFileMetadata(
+    "test_images": (
         "t10k-images-idx3-ubyte.gz",
-        tuple(m + "t10k-images-idx3-ubyte.gz" for m in _MIRRORS),
         "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
         4422102,
     ),
-    "test_labels": RemoteFileMetadata(
+    "test_labels": (
         "t10k-labels-idx1-ubyte.gz",
-        tuple(m + "t10k-labels-idx1-ubyte.gz" for m in _MIRRORS),
         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
         5148,
     ),
+}
+
+#: The four official files, where to download them and how to check them.
+FILES = {
+    key: RemoteFileMetadata(name, tuple(mirror + name for mirror in _MIRRORS), sha256, size)
+    for key, (name, sha256, size) in _RELEASE.items()
 }
 
 #: Class names in label order.
