@@ -53,6 +53,9 @@ def test_metrics_json_matches_table(quick_report):
     assert len(metrics["metadata"]["data_files_sha256"]) == 4
     assert {"tensorflow", "keras", "scikit-learn", "scikeras"} <= set(metrics["versions"])
     assert len(metrics["pairwise"]) == 3
+    for name in ("dense", "cnn", "deep_cnn"):  # early stopping: validation curves
+        history = metrics["histories"][name]
+        assert len(history["val_loss"]) == len(history["loss"]) >= 1
     for row in metrics["models"]:
         line = next(line for line in report.splitlines() if line.startswith(f"| {row['model']} |"))
         cells = [c.strip() for c in line.strip("|").split("|")]
