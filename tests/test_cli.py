@@ -108,3 +108,21 @@ def test_version_and_help():
     assert re.fullmatch(r"skfmnist \d+\.\d+\.\d+\S*\n", out.stdout)
     out = subprocess.run([sys.executable, "-m", "skfmnist", "compare", "--help"], capture_output=True, text=True, check=True)
     assert "--quick" in out.stdout and "--search" in out.stdout
+
+
+@requires_data
+def test_interrupted_report_leaves_nothing_that_looks_complete(tmp_path, monkeypatch, capsys):
+    import skfmnist.evaluation._report as report
+
+    def interrupted(result, folder):
+        (folder / "confusion_dense.png").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "_figures", interrupted)
+    out = tmp_path / "rep"
+    code = main(["compare", "--models", "dense", "--train-size", "200", "--test-size", "100", "--epochs", "1",
+                 "--no-progress", "--out", str(out)])
+    assert code == 130
+    assert "no report was written" in capsys.readouterr().err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no partial folder left behind either

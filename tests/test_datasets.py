@@ -294,3 +294,47 @@ def test_fetch_redownloads_corrupted_cache_file(fake_release, server, monkeypatc
     X, y = fetch_fashion_mnist(subset="test", return_X_y=True)
     assert (fake_release / name).read_bytes() == good
     assert y.shape == (10,)
+
+
+def test_two_fetches_at_once_both_get_the_verified_file(tmp_path, server):
+    url, files = server
+    body = gzip.compress(_idx_bytes(np.arange(250, dtype=np.uint8).repeat(400)))
+    files["/c.gz"] = ("ok", body)
+    meta = RemoteFileMetadata("c.gz", (url + "/c.gz",), hashlib.sha256(body).hexdigest(), len(body))
+    results, errors = [], []
+
+    def fetch():
+        try:
+            results.append(fetch_remote(meta, tmp_path, progress=False))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(results) == 4
+    assert (tmp_path / "c.gz").read_bytes() == body
+    assert _leftovers(tmp_path) == []
+
+
+def test_data_folder_that_cannot_be_created(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SKFMNIST_DATA", str(blocker / "fashion-mnist"))
+    with pytest.raises(DataNotFoundError, match="Could not get Fashion-MNIST file"):
+        fetch_fashion_mnist(subset="test")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_data_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    monkeypatch.setenv("SKFMNIST_DATA", str(folder))
+    try:
+        with pytest.raises(DataNotFoundError):
+            fetch_fashion_mnist(subset="test")
+    finally:
+        folder.chmod(0o700)

@@ -103,3 +103,19 @@ def test_dask_survives_a_killed_worker(dask_cluster, serial):
     killer.join(timeout=5)
     assert killed.is_set(), "the worker was never busy, nothing was killed"
     np.testing.assert_array_equal(result.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
+
+
+@pytest.mark.timeout(300)
+def test_cli_compare_on_a_dask_scheduler(dask_cluster, tmp_path):
+    from skfmnist.cli import main
+
+    from .conftest import _data_available
+
+    if not _data_available():
+        pytest.skip("Fashion-MNIST files not found: set SKFMNIST_DATA")
+    out = tmp_path / "report"
+    argv = ["compare", "--models", "dense", "--search", "--cv", "2", "--train-size", "300", "--test-size", "100",
+            "--epochs", "1", "--no-progress", "--out", str(out), "--dask-scheduler", dask_cluster.scheduler.address]
+    assert main(argv) == 0
+    assert (out / "report.md").is_file()
+    assert dask_cluster.scheduler_info()["workers"]  # the cluster is still there
