@@ -12,7 +12,7 @@ from ._base import BaseKerasClassifier, check_activation, check_sizes, fill_doc
 __all__ = ["DenseClassifier"]
 
 
-@fill_doc(epochs=20)
+@fill_doc(epochs=30)
 class DenseClassifier(BaseKerasClassifier):
     """Fully connected neural network classifier (Keras, via scikeras).
 
@@ -23,11 +23,11 @@ class DenseClassifier(BaseKerasClassifier):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(256, 128)
+    hidden_layer_sizes : tuple of int, default=(512, 256)
         Units of each hidden layer.
     activation : str, default="relu"
         Activation of the hidden layers (any Keras activation name).
-    dropout : float, default=0.2
+    dropout : float, default=0.3
         Dropout rate after each hidden layer, in [0, 1).
 %(common_parameters)s
 
@@ -60,17 +60,17 @@ class DenseClassifier(BaseKerasClassifier):
 
     def __init__(
         self,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=(512, 256),
         *,
         activation="relu",
-        dropout=0.2,
+        dropout=0.3,
         optimizer="adam",
         learning_rate=1e-3,
         weight_decay=0.0,
-        lr_schedule="constant",
+        lr_schedule="cosine",
         label_smoothing=0.0,
         batch_size=128,
-        epochs=20,
+        epochs=30,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
