@@ -143,7 +143,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     def _fit_callbacks(self):
         keras = import_keras()
         timer = _callbacks.EpochTimer()
-        callbacks = [keras.callbacks.TerminateOnNaN(), timer]
+        callbacks = [_callbacks.StopOnNaN(), timer]
         stopper = None
         if self.early_stopping:
             stopper = keras.callbacks.EarlyStopping(

@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: MIT
 
+import math
 import time
 
 from ..utils._progress import Progress
@@ -9,7 +10,7 @@ from ..utils._tf import import_keras
 
 keras = import_keras()
 
-__all__ = ["EpochProgress", "EpochTimer"]
+__all__ = ["EpochProgress", "EpochTimer", "StopOnNaN"]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -59,3 +60,18 @@ class EpochProgress(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._progress.close()
         self._progress = None
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop training at the end of an epoch whose loss is NaN or infinite.
+
+    Keras' ``TerminateOnNaN`` checks after every batch, which forces a
+    device-to-host copy of the loss per step and costs throughput on small
+    models; an epoch-level check keeps the training loop asynchronous.  The
+    estimator raises :class:`~skfmnist.exceptions.TrainingError` afterwards.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
