@@ -204,9 +204,8 @@ def fetch_fashion_mnist(
     ((10000, 784), dtype('uint8'), (10000,), dtype('int64'))
     """
     folder, from_env = _data_dir(data_home)
-    progress = True
     parts = [
-        _load_split(split, folder, from_env, download_if_missing, DEFAULT_TIMEOUT, progress)
+        _load_split(split, folder, from_env, download_if_missing, DEFAULT_TIMEOUT, True)
         for split in _SUBSETS[subset]
     ]
     if len(parts) == 1:

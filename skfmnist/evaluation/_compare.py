@@ -85,6 +85,8 @@ class ComparisonResult:
         The test data (for the figures).
     class_names : list of str or None
         Names of the classes, in label order.
+    display_labels : dict of str to list of str
+        Each model's class labels as shown in reports and figures.
     metadata : dict
         Random state, data checksums and sizes, CV settings.
     """
@@ -222,7 +224,7 @@ def compare_models(
     y_test = np.asarray(y_test)
     splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state) if cv else None
 
-    rows, fitted, reports, report_dicts, cms, histories, cv_scores, preds, probas = ({} for _ in range(9))
+    rows, fitted, reports, report_dicts, cms, histories, cv_scores, preds, probas, labels = ({} for _ in range(10))
     with Progress(len(models), "models", enabled=progress) as bar:
         for name, estimator in models.items():
             estimator = clone(estimator)
@@ -257,6 +259,7 @@ def compare_models(
             names = None
             if class_names is not None and np.issubdtype(clf.classes_.dtype, np.integer):
                 names = [class_names[int(c)] for c in clf.classes_]
+            labels[name] = names if names is not None else [str(c) for c in clf.classes_]
             reports[name] = classification_report(y_test, pred, labels=clf.classes_, target_names=names, digits=4, zero_division=0)
             report_dicts[name] = classification_report(
                 y_test, pred, labels=clf.classes_, target_names=names, output_dict=True, zero_division=0
@@ -293,7 +296,8 @@ def compare_models(
     return ComparisonResult(
         table=table, pairwise=pairwise, estimators=fitted, reports=reports, report_dicts=report_dicts,
         confusion_matrices=cms, histories=histories, cv_scores=cv_scores, predictions=preds,
-        probabilities=probas, X_test=X_test, y_test=y_test, class_names=class_names, metadata=metadata,
+        probabilities=probas, X_test=X_test, y_test=y_test, class_names=class_names, display_labels=labels,
+        metadata=metadata,
     )
 
 

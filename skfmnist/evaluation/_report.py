@@ -85,11 +85,10 @@ def _figures(result, folder):
         side = int(np.sqrt(images.shape[1]))
         images = images.reshape(len(images), side, -1) if side * side == images.shape[1] else images
     for model in result.table.index:
-        clf = result.estimators[model][-1] if hasattr(result.estimators[model], "steps") else result.estimators[model]
-        labels = [names[int(c)] for c in clf.classes_] if names is not None and np.issubdtype(clf.classes_.dtype, np.integer) else clf.classes_
+        cm = result.confusion_matrices[model]
         fig, ax = plt.subplots(figsize=(8, 7))
-        ConfusionMatrixDisplay(result.confusion_matrices[model] / np.maximum(result.confusion_matrices[model].sum(axis=1, keepdims=True), 1),
-                               display_labels=labels).plot(ax=ax, xticks_rotation=45, values_format=".2f", colorbar=False)
+        ConfusionMatrixDisplay(cm / np.maximum(cm.sum(axis=1, keepdims=True), 1),
+                               display_labels=result.display_labels[model]).plot(ax=ax, xticks_rotation=45, values_format=".2f", colorbar=False)
         ax.set_title(f"{model}: normalized confusion matrix (rows: true class)")
         fig.tight_layout()
         _save_fig(fig, folder / f"confusion_{model}.png")
