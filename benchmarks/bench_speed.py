@@ -1,12 +1,15 @@
 """Speed benchmarks: wrapper overhead, peers, distance to the machine's limit,
-grid-search scaling, memory.
+grid-search scaling, memory (and accuracy against time).
 
-Run all (writes benchmarks/RESULTS.md)::
+Run all (writes benchmarks/RESULTS.md and benchmarks/accuracy_vs_time.png)::
 
     python benchmarks/bench_speed.py --out benchmarks/RESULTS.md
 
-One part only: ``--only overhead,peer,limit,grid,memory``.  ``--quick`` runs
-everything at a tiny size (the smoke test in tests/test_benchmarks.py).
+Some parts only: ``--only overhead,peer,limit,grid,memory,accuracy``; the
+last one runs ``bench_accuracy.py`` (test accuracy after every epoch against
+training seconds, over 3 seeds), which owns its own section of RESULTS.md.
+``--quick`` runs everything at a tiny size (the smoke test in
+tests/test_benchmarks.py).
 Every figure in RESULTS.md comes from this script; ratios are measured side
 by side in one run (the machine is noisy: each timing is the best of
 ``--repeats`` interleaved runs).
@@ -21,13 +24,22 @@ import subprocess
 import sys
 import time
 
+from pathlib import Path
+
 import numpy as np
 
-from skfmnist import fetch_fashion_mnist, make_model_pipeline
-from skfmnist.utils import versions
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import header, table, write_section  # noqa: E402
+
+from skfmnist import fetch_fashion_mnist, make_model_pipeline  # noqa: E402
 
 MODELS = ("dense", "cnn", "deep_cnn")
-BATCH = 128
+
+
+def _defaults(name):
+    """The default classifier of a pipeline: its batch size, network and compilation."""
+    return make_model_pipeline(name)[-1]
 
 
 def _data(n_train, n_test):
@@ -42,13 +54,14 @@ def _keras_model(name, n_train, epochs, n_classes=10):
     """The same network and compilation the pipeline builds, in plain Keras."""
     from skfmnist.models import _builders
 
-    clf = make_model_pipeline(name)[-1]
+    clf = _defaults(name)
     shape = (784,) if name == "dense" else (28, 28, 1)
     model = clf._builder(shape, n_classes, **clf._network_params())
-    steps = epochs * int(np.ceil(n_train / BATCH))
+    steps = epochs * int(np.ceil(n_train / clf.batch_size))
     model = _builders.compile_classifier(
         model, optimizer=clf.optimizer, learning_rate=clf.learning_rate, weight_decay=clf.weight_decay,
         lr_schedule=clf.lr_schedule, total_steps=steps, label_smoothing=clf.label_smoothing,
+        steps_per_execution=clf.steps_per_execution,
     )
     return model, shape
 
@@ -66,7 +79,8 @@ def bench_overhead(Xs, y, Xts, epochs, repeats):
     """skfmnist Pipeline vs plain Keras on the same scaled float32 arrays."""
     rows = []
     for name in MODELS:
-        pipe = make_model_pipeline(name, epochs=epochs, batch_size=BATCH, random_state=0)
+        batch = _defaults(name).batch_size
+        pipe = make_model_pipeline(name, epochs=epochs, random_state=0)
         pipe.set_params(scale__max_value=1.0)  # input is already scaled
         model, shape = _keras_model(name, len(y), epochs)
         Xk, Xtk = Xs.reshape(-1, *shape), Xts.reshape(-1, *shape)
@@ -77,7 +91,7 @@ def bench_overhead(Xs, y, Xts, epochs, repeats):
             fit_ours.append(time.perf_counter() - start)
             model, _ = _keras_model(name, len(y), epochs)
             start = time.perf_counter()
-            model.fit(Xk, y, epochs=epochs, batch_size=BATCH, verbose=0)
+            model.fit(Xk, y, epochs=epochs, batch_size=batch, verbose=0)
             fit_keras.append(time.perf_counter() - start)
         pred_ours = _best(lambda: pipe.predict(Xts), repeats + 1)
         pred_keras = _best(lambda: model.predict(Xtk, batch_size=1024, verbose=0).argmax(1), repeats + 1)
@@ -87,7 +101,8 @@ def bench_overhead(Xs, y, Xts, epochs, repeats):
             "predict_s": pred_ours, "keras_predict_s": pred_keras, "predict_ratio": pred_ours / pred_keras,
             "train_img_s": len(y) * epochs / min(fit_ours), "keras_train_img_s": len(y) * epochs / min(fit_keras),
             "predict_img_s": len(Xts) / pred_ours, "keras_predict_img_s": len(Xts) / pred_keras,
-            "flops_per_image": _flops(pipe),
+            "flops_per_image": _flops(pipe), "batch_size": batch,
+            "params": pipe[-1].n_trainable_params_,
         })
     return rows
 
@@ -119,35 +134,37 @@ def bench_peer(Xs, y, Xts, epochs, repeats):
 
     torch.manual_seed(0)
 
-    class Dense(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2),
-                                     nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+    def dense_module():
+        clf = _defaults("dense")
+        layers, n_in = [nn.Flatten()], 784
+        for units in clf.hidden_layer_sizes:
+            layers += [nn.Linear(n_in, units), nn.ReLU(), nn.Dropout(clf.dropout)]
+            n_in = units
+        return nn.Sequential(*layers, nn.Linear(n_in, 10))
 
-        def forward(self, x):
-            return self.net(x)
-
-    class CNN(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = nn.Sequential(
-                nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
-
-        def forward(self, x):
-            return self.net(x)
+    def cnn_module():
+        clf = _defaults("cnn")
+        layers, c_in, side = [], 1, 28
+        for c_out in clf.filters:
+            layers += [nn.Conv2d(c_in, c_out, clf.kernel_size, padding="same", bias=not clf.batch_norm)]
+            layers += [nn.BatchNorm2d(c_out, momentum=0.1)] if clf.batch_norm else []
+            layers += [nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)]
+            c_in, side = c_out, -(-side // 2)
+        layers += [nn.Flatten(), nn.Linear(c_in * side * side, clf.dense_units, bias=not clf.batch_norm)]
+        layers += [nn.BatchNorm1d(clf.dense_units, momentum=0.1)] if clf.batch_norm else []
+        layers += [nn.ReLU(), nn.Dropout(clf.dropout), nn.Linear(clf.dense_units, 10)]
+        return nn.Sequential(*layers)
 
     rows = []
-    for name, module, shape in (("dense", Dense, (784,)), ("cnn", CNN, (1, 28, 28))):
-        net = NeuralNetClassifier(module, max_epochs=epochs, batch_size=BATCH, optimizer=torch.optim.Adam, lr=1e-3,
+    for name, module, shape in (("dense", dense_module, (784,)), ("cnn", cnn_module, (1, 28, 28))):
+        batch = _defaults(name).batch_size
+        net = NeuralNetClassifier(module, max_epochs=epochs, batch_size=batch, optimizer=torch.optim.Adam, lr=1e-3,
                                   criterion=nn.CrossEntropyLoss, train_split=None, verbose=0, iterator_train__shuffle=True)
         Xp, Xtp = Xs.reshape(-1, *shape), Xts.reshape(-1, *shape)
         fit_s = _best(lambda: net.fit(Xp, y.astype(np.int64)), repeats)
         pred_s = _best(lambda: net.predict(Xtp), repeats + 1)
         rows.append({"model": name, "skorch_train_img_s": len(y) * epochs / fit_s, "skorch_predict_img_s": len(Xts) / pred_s,
-                     "torch_threads": torch.get_num_threads()})
+                     "torch_threads": torch.get_num_threads(), "skorch_params": sum(p.numel() for p in net.module_.parameters() if p.requires_grad)})
     return rows
 
 
@@ -197,29 +214,12 @@ def bench_memory(n_train, epochs):
     return rows
 
 
-def _table(rows, cols):
-    """Markdown table; ``cols`` is [(header, (key, format))]."""
-    head = "| " + " | ".join(h for h, _ in cols) + " |\n|" + "---|" * len(cols) + "\n"
-    body = "".join(
-        "| " + " | ".join(fmt.format(r[key]) if key in r else "n/a" for _, (key, fmt) in cols) + " |\n"
-        for r in rows
-    )
-    return head + body
-
-
 def render(results, command):
-    v = versions()
-    lines = [
-        "# skfmnist benchmarks", "",
-        f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
-        f"Machine: {v['cpu']}, {v['cores']} cores. Python {v['python']}, tensorflow {v['tensorflow']}, "
-        f"keras {v['keras']}, scikeras {v['scikeras']}, scikit-learn {v['scikit-learn']}, numpy {v['numpy']}.", "",
-        f"Settings: {json.dumps(results['settings'])}", "",
-    ]
+    lines = ["## Speed, grid search and memory", ""] + header(command, json.dumps(results["settings"]))
     if "overhead" in results:
         rows = results["overhead"]
-        lines += ["## 1. Wrapper overhead (ratios first; target fit <= 1.05, predict <= 1.10)", "",
-                  _table(rows, [("model", ("model", "{}")), ("fit ratio", ("fit_ratio", "{:.3f}")),
+        lines += ["### 1. Wrapper overhead (ratios first; target fit <= 1.05, predict <= 1.10)", "",
+                  table(rows, [("model", ("model", "{}")), ("fit ratio", ("fit_ratio", "{:.3f}")),
                                 ("predict ratio", ("predict_ratio", "{:.3f}")), ("skfmnist fit s", ("fit_s", "{:.2f}")),
                                 ("Keras fit s", ("keras_fit_s", "{:.2f}")), ("skfmnist predict s", ("predict_s", "{:.3f}")),
                                 ("Keras predict s", ("keras_predict_s", "{:.3f}"))])]
@@ -229,26 +229,30 @@ def render(results, command):
                  "train_vs_skorch": ours[p["model"]]["train_img_s"] / p["skorch_train_img_s"],
                  "predict_vs_skorch": ours[p["model"]]["predict_img_s"] / p["skorch_predict_img_s"]}
                 for p in results["peer"]]
-        lines += ["## 2. Throughput against peers (images/s; target >= 1.2x skorch and >= plain Keras)", "",
-                  _table(rows, [("model", ("model", "{}")), ("train vs skorch", ("train_vs_skorch", "{:.2f}x")),
+        lines += ["### 2. Throughput against peers (images/s; target >= 1.2x skorch and >= plain Keras)", "",
+                  "The same network (built from the pipeline's default parameters; trainable parameters "
+                  "listed for both), batch size, optimizer (Adam, lr 1e-3) and data in all three. Plain Keras "
+                  "is compiled exactly like the estimator (same schedule and `steps_per_execution`).", "",
+                  table(rows, [("model", ("model", "{}")), ("train vs skorch", ("train_vs_skorch", "{:.2f}x")),
                                 ("predict vs skorch", ("predict_vs_skorch", "{:.2f}x")),
                                 ("skfmnist train", ("train_img_s", "{:,.0f}")), ("Keras train", ("keras_train_img_s", "{:,.0f}")),
                                 ("skorch train", ("skorch_train_img_s", "{:,.0f}")), ("skfmnist predict", ("predict_img_s", "{:,.0f}")),
-                                ("Keras predict", ("keras_predict_img_s", "{:,.0f}")), ("skorch predict", ("skorch_predict_img_s", "{:,.0f}"))])]
+                                ("Keras predict", ("keras_predict_img_s", "{:,.0f}")), ("skorch predict", ("skorch_predict_img_s", "{:,.0f}")),
+                                ("batch", ("batch_size", "{}")), ("params", ("params", "{:,}")), ("skorch params", ("skorch_params", "{:,}"))])]
     elif "peer" in results:
-        lines += ["## 2. Throughput against peers", "", "skorch/torch not installed (`pip install -e '.[bench]'`): not measured.", ""]
+        lines += ["### 2. Throughput against peers", "", "skorch/torch not installed (`pip install -e '.[bench]'`): not measured.", ""]
     if "machine_gflops" in results and "overhead" in results:
         g = results["machine_gflops"]
         rows = [{"model": r["model"], "mflops": r["flops_per_image"] / 1e6,
                  "train_frac": 3 * r["flops_per_image"] * r["train_img_s"] / (g * 1e9),
                  "predict_frac": r["flops_per_image"] * r["predict_img_s"] / (g * 1e9)} for r in results["overhead"]]
-        lines += [f"## 3. Distance to the machine's limit (numpy float32 matmul: {g:.0f} GFLOP/s)", "",
+        lines += [f"### 3. Distance to the machine's limit (numpy float32 matmul: {g:.0f} GFLOP/s)", "",
                   "Fraction = FLOPs per image (forward; training counted as 3x forward) x images/s / matmul rate.", "",
-                  _table(rows, [("model", ("model", "{}")), ("forward MFLOP/image", ("mflops", "{:.2f}")),
+                  table(rows, [("model", ("model", "{}")), ("forward MFLOP/image", ("mflops", "{:.2f}")),
                                 ("training fraction", ("train_frac", "{:.1%}")), ("inference fraction", ("predict_frac", "{:.1%}"))])]
     if "grid" in results:
         g = results["grid"]
-        lines += ["## 4. Grid search (CNN, 4 candidates x 3 folds)", "",
+        lines += ["### 4. Grid search (CNN, 4 candidates x 3 folds)", "",
                   f"- n_jobs=1: {g[1]['seconds']:.1f} s; n_jobs=2: {g[2]['seconds']:.1f} s; speed-up **{g['speedup']:.2f}x** (target >= 1.5x).",
                   f"- Same mean test scores as serial: {g['same_scores']} (n_jobs=1: {g[1]['mean_test_score']}, "
                   f"n_jobs=2: {g[2]['mean_test_score']}). Workers run TensorFlow with 1 thread each, the serial "
@@ -256,8 +260,8 @@ def render(results, command):
                   "scores may differ in the last digits. (The dense network is bitwise identical: "
                   "tests/test_parallel.py.)", ""]
     if "memory" in results:
-        lines += ["## 5. Memory (peak RSS of a fit, fresh process)", "",
-                  _table(results["memory"], [("model", ("model", "{}")), ("peak RSS MB", ("peak_rss_mb", "{:.0f}")),
+        lines += ["### 5. Memory (peak RSS of a fit, fresh process)", "",
+                  table(results["memory"], [("model", ("model", "{}")), ("peak RSS MB", ("peak_rss_mb", "{:.0f}")),
                                              ("peak before fit MB (data + TensorFlow loaded)", ("rss_before_fit_mb", "{:.0f}")),
                                              ("added by fit MB", ("fit_added_mb", "{:.0f}"))]),
                   "A float64 copy of the 60,000 x 784 images would be 376 MB; the float32 one the network needs is 188 MB.", ""]
@@ -266,7 +270,7 @@ def render(results, command):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="overhead,peer,limit,grid,memory")
+    parser.add_argument("--only", default="overhead,peer,limit,grid,memory,accuracy")
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--n-test", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=1)
@@ -278,6 +282,9 @@ def main(argv=None):
     if args.quick:
         args.n_train, args.n_test, args.repeats, args.grid_train = 600, 200, 1, 300
     parts = set(args.only.split(","))
+    unknown = parts - {"overhead", "peer", "limit", "grid", "memory", "accuracy"}
+    if unknown:
+        parser.error(f"--only: unknown parts {', '.join(sorted(unknown))}")
     if "peer" in parts or "limit" in parts:
         parts.add("overhead")
     results = {"settings": {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "repeats", "grid_train")}}
@@ -293,11 +300,17 @@ def main(argv=None):
     if "memory" in parts:
         results["memory"] = bench_memory(args.n_train, args.epochs)
     command = "python benchmarks/bench_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = render(results, command.strip())
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
-    print(text)
+    if parts - {"accuracy"}:
+        text = render(results, command.strip())
+        if args.out:
+            write_section(args.out, "speed", text)
+        print(text)
+    if "accuracy" in parts:
+        import bench_accuracy
+
+        results["accuracy"] = bench_accuracy.main(
+            (["--quick"] if args.quick else []) + (["--out", args.out] if args.out else [])
+        )
     return results
 
 

@@ -84,10 +84,11 @@ def build_parser():
     cmp_.add_argument("--quick", action="store_true",
                       help=f"small stratified subsets and few epochs ({_QUICK['train_size']} train / "
                            f"{_QUICK['test_size']} test images, {_QUICK['epochs']} epochs, {_QUICK['cv']}-fold CV)")
-    cmp_.add_argument("--no-early-stopping", action="store_true",
-                      help="train on all training images for all epochs; by default each model holds out a "
-                           "stratified 10%% of its training data, tracks validation loss per epoch (shown in the "
-                           "training curves), stops after 5 epochs without improvement and keeps its best epoch")
+    cmp_.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=False,
+                      help="hold out a stratified 10%% of each model's training data, track validation loss per "
+                           "epoch (shown in the training curves), stop after 5 epochs without improvement and "
+                           "keep the best epoch (default: off, i.e. the estimators' defaults: train on all "
+                           "training images for each model's epochs with a cosine learning-rate decay)")
     cmp_.add_argument("--no-progress", action="store_true", help="no progress output")
     cmp_.add_argument("--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)")
     cmp_.set_defaults(subparser=cmp_)
@@ -173,7 +174,7 @@ def _compare(args, parser):
     progress = not args.no_progress
     pipelines = {}
     for name in models:
-        params = {"random_state": args.random_state, "early_stopping": not args.no_early_stopping}
+        params = {"random_state": args.random_state, "early_stopping": args.early_stopping}
         if args.epochs is not None:
             params["epochs"] = args.epochs
         if progress:

@@ -17,7 +17,7 @@ def test_bench_speed_quick(tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "RESULTS.md"
-    results = bench.main(["--quick", "--out", str(out)])
+    results = bench.main(["--quick", "--only", "overhead,peer,limit,grid,memory", "--out", str(out)])
     text = out.read_text()
     for heading in ("1. Wrapper overhead", "3. Distance to the machine's limit", "4. Grid search", "5. Memory"):
         assert heading in text
@@ -25,3 +25,50 @@ def test_bench_speed_quick(tmp_path):
     assert all(r["fit_ratio"] > 0 and r["flops_per_image"] > 0 for r in results["overhead"])
     assert set(results["grid"]) >= {1, 2, "speedup", "same_scores"}
     assert results["machine_gflops"] > 0
+
+
+BENCH_ACCURACY = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_accuracy.py"
+
+
+def _load(path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@requires_data
+@pytest.mark.timeout(600)
+def test_bench_accuracy_quick(tmp_path):
+    bench = _load(BENCH_ACCURACY)
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# results\n\n<!-- begin speed -->\nspeed figures\n<!-- end speed -->\n")
+    runs = bench.main(["--quick", "--out", str(out), "--json", str(tmp_path / "runs.json")])
+    assert {(r["model"], r["seed"]) for r in runs} == {(m, s) for m in ("dense", "cnn", "deep_cnn") for s in (0, 1)}
+    for r in runs:
+        assert 0 <= r["accuracy"] <= 100 and r["train_s"] > 0 and r["params"] > 0
+        # one test-accuracy point per epoch, at increasing training times
+        assert len(r["curve"]) == r["epochs"] == 1 and r["curve"][0][0] > 0
+        # the curve's last point is the model the pipeline keeps: same accuracy as its score
+        assert r["curve"][-1][1] == pytest.approx(r["accuracy"])
+    text = out.read_text()
+    assert "speed figures" in text  # the other benchmark's section is kept
+    assert text.count("<!-- begin accuracy -->") == 1 and "| deep_cnn |" in text
+    png = tmp_path / "accuracy_vs_time.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # running again replaces the section instead of appending a second one
+    bench.main(["--quick", "--models", "dense", "--out", str(out)])
+    assert out.read_text().count("<!-- begin accuracy -->") == 1
+
+
+def test_write_section_replaces_only_its_own_block(tmp_path):
+    results = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "_results.py")
+    path = tmp_path / "R.md"
+    results.write_section(path, "a", "first A")
+    results.write_section(path, "b", "only B")
+    results.write_section(path, "a", "second A")
+    text = path.read_text()
+    assert text.startswith("# skfmnist benchmarks")
+    assert "second A" in text and "first A" not in text and "only B" in text
+    assert text.index("second A") < text.index("only B")  # replaced in place
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -17,7 +17,7 @@ from .conftest import requires_data
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "report"
-    assert main(["compare", "--quick", "--out", str(out), "--no-progress"]) == 0
+    assert main(["compare", "--quick", "--early-stopping", "--out", str(out), "--no-progress"]) == 0
     return out
 
 
@@ -126,3 +126,12 @@ def test_interrupted_report_leaves_nothing_that_looks_complete(tmp_path, monkeyp
     assert "no report was written" in capsys.readouterr().err
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no partial folder left behind either
+
+
+def test_compare_uses_the_estimators_defaults_unless_told():
+    from skfmnist.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["compare"]).early_stopping is False
+    assert parser.parse_args(["compare", "--early-stopping"]).early_stopping is True
+    assert parser.parse_args(["compare", "--no-early-stopping"]).early_stopping is False

@@ -305,3 +305,49 @@ def test_model_summary_available(toy):
     clf.model_.summary(print_fn=lambda line, **kw: buf.write(line))
     assert "batch_normalization" in buf.getvalue()
     assert clf.n_trainable_params_ == sum(int(np.prod(w.shape)) for w in clf.model_.trainable_weights)
+
+
+@pytest.mark.parametrize("clf", CLASSIFIERS, ids=lambda c: type(c).__name__)
+def test_steps_per_execution_changes_no_result(clf, toy):
+    # several batches per TensorFlow call is a speed setting only: same weights, same predictions
+    X, y = toy
+    X = np.abs(X).astype(np.float32)
+    params = {"batch_size": 16, "early_stopping": True, "validation_fraction": 0.2}
+    one = clone(clf).set_params(steps_per_execution=1, **params).fit(X, y)
+    many = clone(clf).set_params(steps_per_execution=4, **params).fit(X, y)  # 12 batches: 3 calls
+    np.testing.assert_array_equal(one.predict_proba(X), many.predict_proba(X))
+    assert one.history_["val_loss"] == many.history_["val_loss"]
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [("dense", {"hidden_layer_sizes": (8,)}), ("cnn", {"filters": (2,), "dense_units": 8}),
+     ("deep_cnn", {"filters": (2,), "convs_per_block": 1, "dense_units": 8})],
+)
+def test_no_float64_copy_of_the_images_on_the_path(name, params):
+    # numpy allocations are visible to tracemalloc (TensorFlow's own are not): each stage may
+    # hold at most one float32 copy of the images; a float64 copy would be twice that
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(20000, 784), dtype=np.uint8)
+    y = np.arange(len(X)) % 10
+    float32_mb = X.size * 4
+    pipe = make_model_pipeline(name, epochs=1, batch_size=512, random_state=0, **params)
+    pipe.fit(X[:200], y[:200])  # warm-up: TensorFlow's one-time allocations
+
+    def peak(fn, *args):
+        tracemalloc.start()
+        try:
+            out = fn(*args)
+            return out, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    images, scale_peak = peak(pipe[:-1].fit_transform, X)
+    assert images.dtype == np.float32
+    _, fit_peak = peak(pipe[-1].fit, images, y)  # Keras' data adapter makes one float32 copy
+    _, predict_peak = peak(pipe.predict, X)  # scaling copy only
+    assert scale_peak < 1.1 * float32_mb
+    assert fit_peak < 1.1 * float32_mb
+    assert predict_peak < 1.1 * float32_mb  # + the small probability matrices

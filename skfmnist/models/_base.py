@@ -53,6 +53,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, tuple, None],
         "jit_compile": ["boolean"],
+        "steps_per_execution": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -212,6 +213,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 "total_steps": steps,
                 "label_smoothing": self.label_smoothing,
                 "jit_compile": self.jit_compile,
+                "steps_per_execution": self.steps_per_execution,
             },
         )
 
@@ -351,7 +353,14 @@ _COMMON_PARAMETERS = """\
         leaks between fits (or cross-validation folds) and ``clone`` keeps
         them.
     jit_compile : bool, default=False
-        Compile the training step with XLA.
+        Compile the training step with XLA (slower than TensorFlow's own
+        kernels on CPU for these networks: see benchmarks/RESULTS.md).
+    steps_per_execution : int, default=32
+        Training batches run per call into TensorFlow.  More batches per
+        call remove Python overhead between small batches (measured: the
+        dense network trains ~1.8x faster with 32 than with 1) and change
+        no result; Keras callbacks then see ``on_train_batch_*`` once per
+        call rather than once per batch.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, dropout and the validation
         split.  An int gives bitwise-identical results on CPU; the seeding is

@@ -69,6 +69,24 @@ def _augmentation(augment):
     ]
 
 
+def _conv_unit(x, n_filters, kernel_size, batch_norm):
+    """Convolution + ReLU, with batch normalization in between if asked."""
+    if not batch_norm:
+        return layers.Conv2D(n_filters, kernel_size, padding="same", activation="relu")(x)
+    x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    return layers.Activation("relu")(x)
+
+
+def _dense_unit(x, units, batch_norm):
+    """Dense + ReLU, with batch normalization in between if asked."""
+    if not batch_norm:
+        return layers.Dense(units, activation="relu")(x)
+    x = layers.Dense(units, use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    return layers.Activation("relu")(x)
+
+
 def build_dense(input_shape, n_classes, *, hidden_layer_sizes=(256, 128), activation="relu", dropout=0.2):
     """Fully connected network: flatten, hidden layers with dropout, softmax.
 
@@ -101,7 +119,15 @@ def build_dense(input_shape, n_classes, *, hidden_layer_sizes=(256, 128), activa
 
 
 def build_cnn(
-    input_shape, n_classes, *, filters=(32, 64), kernel_size=3, dense_units=128, dropout=0.3, augment=False
+    input_shape,
+    n_classes,
+    *,
+    filters=(32, 64),
+    kernel_size=3,
+    dense_units=128,
+    dropout=0.3,
+    batch_norm=False,
+    augment=False,
 ):
     """Small CNN: one convolution and max-pooling per entry of ``filters``.
 
@@ -119,6 +145,9 @@ def build_cnn(
         Units of the dense layer before the output (0: none).
     dropout : float, default=0.3
         Dropout rate before the output layer.
+    batch_norm : bool, default=False
+        Batch normalization between each convolution (and the dense layer)
+        and its ReLU.
     augment : bool, default=False
         Random shifts and horizontal flips, active in training only.
 
@@ -132,11 +161,11 @@ def build_cnn(
     for layer in _augmentation(augment):
         x = layer(x)
     for n_filters in filters:
-        x = layers.Conv2D(n_filters, kernel_size, padding="same", activation="relu")(x)
+        x = _conv_unit(x, n_filters, kernel_size, batch_norm)
         x = layers.MaxPooling2D(2, padding="same")(x)
     x = layers.Flatten()(x)
     if dense_units:
-        x = layers.Dense(dense_units, activation="relu")(x)
+        x = _dense_unit(x, dense_units, batch_norm)
     if dropout:
         x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="proba")(x)
@@ -189,17 +218,13 @@ def build_deep_cnn(
         x = layer(x)
     for n_filters in filters:
         for _ in range(convs_per_block):
-            x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization(momentum=0.9)(x)
-            x = layers.Activation("relu")(x)
+            x = _conv_unit(x, n_filters, kernel_size, batch_norm=True)
         x = layers.MaxPooling2D(2, padding="same")(x)
         if conv_dropout:
             x = layers.Dropout(conv_dropout)(x)
     x = layers.Flatten()(x)
     if dense_units:
-        x = layers.Dense(dense_units, use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.Activation("relu")(x)
+        x = _dense_unit(x, dense_units, batch_norm=True)
     if dropout:
         x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="proba")(x)
@@ -224,6 +249,7 @@ def compile_classifier(
     total_steps=None,
     label_smoothing=0.0,
     jit_compile=False,
+    steps_per_execution=1,
 ):
     """Compile a classifier with an optimizer, schedule and smoothed loss.
 
@@ -245,6 +271,8 @@ def compile_classifier(
         Label smoothing of the cross-entropy.
     jit_compile : bool, default=False
         Compile the training step with XLA.
+    steps_per_execution : int, default=1
+        Batches per call of the compiled training function.
 
     Returns
     -------
@@ -268,6 +296,7 @@ def compile_classifier(
         loss=loss,
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
     return model
 

@@ -52,6 +52,9 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         Units of the dense layer before the output.
     dropout : float, default=0.3
         Dropout rate before the output layer, in [0, 1).
+    batch_norm : bool, default=False
+        Batch normalization between each convolution (and the dense layer)
+        and its ReLU.
     augment : bool, default=False
         Random shifts (10%) and horizontal flips during training only
         (Keras preprocessing layers inside the model).
@@ -83,6 +86,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "dense_units": [Interval(Integral, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
         "augment": ["boolean"],
     }
 
@@ -94,6 +98,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         kernel_size=3,
         dense_units=128,
         dropout=0.3,
+        batch_norm=False,
         augment=False,
         optimizer="adam",
         learning_rate=1e-3,
@@ -107,6 +112,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         n_iter_no_change=5,
         callbacks=None,
         jit_compile=False,
+        steps_per_execution=32,
         random_state=None,
         verbose=0,
     ):
@@ -115,6 +121,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         self.kernel_size = kernel_size
         self.dense_units = dense_units
         self.dropout = dropout
+        self.batch_norm = batch_norm
         self.augment = augment
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -128,6 +135,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.jit_compile = jit_compile
+        self.steps_per_execution = steps_per_execution
         self.random_state = random_state
         self.verbose = verbose
 
@@ -137,6 +145,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
             "kernel_size": self.kernel_size,
             "dense_units": self.dense_units,
             "dropout": self.dropout,
+            "batch_norm": self.batch_norm,
             "augment": self.augment,
         }
 
@@ -227,6 +236,7 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         n_iter_no_change=5,
         callbacks=None,
         jit_compile=False,
+        steps_per_execution=32,
         random_state=None,
         verbose=0,
     ):
@@ -250,6 +260,7 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.jit_compile = jit_compile
+        self.steps_per_execution = steps_per_execution
         self.random_state = random_state
         self.verbose = verbose
 

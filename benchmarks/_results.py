@@ -1,0 +1,66 @@
+"""Shared helpers of the benchmarks: RESULTS.md sections and Markdown tables.
+
+Each benchmark script owns one section of ``benchmarks/RESULTS.md``, between
+``<!-- begin NAME -->`` and ``<!-- end NAME -->`` markers, and rewrites only
+that section, so that running one benchmark keeps the others' figures.
+"""
+
+# SPDX-License-Identifier: MIT
+
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from skfmnist.utils import versions
+
+TITLE = "# skfmnist benchmarks\n\nEvery figure below comes from the command quoted at the top of its section.\n"
+
+
+def header(command, settings):
+    """Lines naming the command, the date, the machine and the library versions."""
+    v = versions()
+    return [
+        f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
+        f"Machine: {v['cpu']}, {v['cores']} cores. Python {v['python']}, tensorflow {v['tensorflow']}, "
+        f"keras {v['keras']}, scikeras {v['scikeras']}, scikit-learn {v['scikit-learn']}, numpy {v['numpy']}.", "",
+        f"Settings: {settings}", "",
+    ]
+
+
+def table(rows, cols):
+    """Markdown table; ``cols`` is ``[(header, (key, format))]``."""
+    head = "| " + " | ".join(h for h, _ in cols) + " |\n|" + "---|" * len(cols) + "\n"
+    body = "".join(
+        "| " + " | ".join(fmt.format(r[key]) if key in r else "n/a" for _, (key, fmt) in cols) + " |\n"
+        for r in rows
+    )
+    return head + body
+
+
+def write_section(path, name, text):
+    """Replace (or append) section ``name`` of the Markdown file ``path``, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        The results file; created with a title if missing.
+    name : str
+        Section name used in the markers.
+    text : str
+        The section's Markdown.
+    """
+    path = Path(path)
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{text.rstrip()}\n{end}\n"
+    old = path.read_text() if path.exists() else TITLE
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", re.S)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: block, old, count=1)
+    else:
+        new = old.rstrip() + "\n\n" + block
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(new)
+    os.replace(tmp, path)

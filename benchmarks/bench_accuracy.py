@@ -1,0 +1,224 @@
+"""Accuracy benchmark: each default pipeline on the full data, over several seeds.
+
+Run (writes the "accuracy" section of benchmarks/RESULTS.md and
+benchmarks/accuracy_vs_time.png)::
+
+    python benchmarks/bench_accuracy.py --out benchmarks/RESULTS.md
+
+For every seed and model: ``make_model_pipeline(model, random_state=seed)``
+with the estimator's defaults is fitted on the 60,000 training images and
+scored once on the 10,000 test images.  Reported: test accuracy (mean and
+sample standard deviation over seeds), training seconds, epochs and
+trainable parameters, against the targets of the project.
+
+The accuracy-against-time curves come from a callback that scores the test
+images after every epoch.  It only reads the model (no weights, random
+states or optimizer state change, so the fit is the same with or without
+it), and the seconds it spends are subtracted from the training time.  The
+curves are a figure of their own; no choice is made from them.
+
+``--quick`` runs at a tiny size (the smoke test in tests/test_benchmarks.py).
+"""
+
+# SPDX-License-Identifier: MIT
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import header, table, write_section  # noqa: E402
+
+from skfmnist import fetch_fashion_mnist, make_model_pipeline  # noqa: E402
+from skfmnist.pipeline import MODEL_NAMES  # noqa: E402
+
+#: Target test accuracy (%) and training-time limit (s) of each default pipeline.
+TARGETS = {"deep_cnn": (94.0, 900.0), "cnn": (92.5, 300.0), "dense": (90.0, 120.0)}
+
+
+class _Recorder:
+    """Where the callbacks of one fit record; shared by the fit's deep copies."""
+
+    def __init__(self):
+        self.points = []  # (cumulative training seconds, test accuracy)
+        self.eval_seconds = 0.0
+
+
+def _test_curve_callback(X_test, y_test, recorder):
+    from skfmnist.utils._tf import import_keras
+
+    keras = import_keras()
+
+    class TestCurve(keras.callbacks.Callback):
+        """Test accuracy after each epoch; its own time is kept apart."""
+
+        def __deepcopy__(self, memo):  # the estimator copies callbacks; keep one recorder
+            return TestCurve()
+
+        def on_train_begin(self, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            t0 = time.perf_counter()
+            X = X_test.reshape(len(X_test), *self.model.input_shape[1:])
+            proba = self.model.predict(X, batch_size=1024, verbose=0)
+            acc = float(np.mean(np.argmax(proba, axis=1) == y_test))
+            t1 = time.perf_counter()
+            recorder.eval_seconds += t1 - t0
+            recorder.points.append((t0 - self._start - (recorder.eval_seconds - (t1 - t0)), acc))
+
+    return TestCurve()
+
+
+def run_one(name, seed, X, y, X_test, y_test, epochs=None, curve=True):
+    """Fit one default pipeline and score it once on the test set."""
+    params = {"random_state": seed}
+    if epochs is not None:
+        params["epochs"] = epochs
+    recorder = _Recorder()
+    if curve:
+        X_curve = make_model_pipeline(name)[:-1].fit_transform(X_test).astype(np.float32)
+        params["callbacks"] = [_test_curve_callback(X_curve, y_test, recorder)]
+    pipe = make_model_pipeline(name, **params)
+    start = time.perf_counter()
+    pipe.fit(X, y)
+    train_s = time.perf_counter() - start - recorder.eval_seconds
+    accuracy = float(pipe.score(X_test, y_test))
+    clf = pipe[-1]
+    return {
+        "model": name, "seed": seed, "accuracy": 100 * accuracy, "train_s": train_s,
+        "epochs": clf.n_epochs_, "params": clf.n_trainable_params_,
+        "curve": [(t, 100 * a) for t, a in recorder.points],
+    }
+
+
+def summarize(runs):
+    """Mean / std / worst over seeds for each model, and whether its target is met."""
+    rows = []
+    for name in dict.fromkeys(r["model"] for r in runs):
+        mine = [r for r in runs if r["model"] == name]
+        acc = [r["accuracy"] for r in mine]
+        secs = [r["train_s"] for r in mine]
+        target_acc, limit_s = TARGETS[name]
+        rows.append({
+            "model": name, "n_seeds": len(mine),
+            "acc": f"{statistics.mean(acc):.2f} +- {statistics.stdev(acc) if len(acc) > 1 else 0.0:.2f}",
+            "acc_mean": statistics.mean(acc), "acc_min": min(acc),
+            "time": f"{statistics.mean(secs):.0f} (max {max(secs):.0f})",
+            "epochs": mine[0]["epochs"], "params": mine[0]["params"],
+            "target": f">= {target_acc:.1f}% in <= {limit_s:.0f} s",
+            "met": "yes" if statistics.mean(acc) >= target_acc and max(secs) <= limit_s else "**no**",
+        })
+    return rows
+
+
+def plot(runs, path):
+    """Test accuracy against cumulative training seconds, one line per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    colors = dict(zip(TARGETS, ("tab:green", "tab:orange", "tab:blue")))
+    seen = set()
+    for r in runs:
+        if not r["curve"]:
+            continue
+        t, a = zip(*r["curve"])
+        label = r["model"] if r["model"] not in seen else None
+        seen.add(r["model"])
+        ax.plot(t, a, marker=".", color=colors[r["model"]], alpha=0.9 if label else 0.45, label=label)
+    for name in seen:
+        target_acc, limit_s = TARGETS[name]
+        ax.plot([0, limit_s], [target_acc, target_acc], ls="--", lw=0.8, color=colors[name])
+        ax.axvline(limit_s, ls=":", lw=0.8, color=colors[name])
+    ax.set_xlabel("cumulative training seconds (2 CPU cores)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(bottom=max(80.0, ax.get_ylim()[0]))
+    ax.set_title("Fashion-MNIST: test accuracy after each epoch (dashed: target, dotted: time limit)")
+    ax.grid(alpha=0.3)
+    ax.legend(title="model (one line per seed)")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def render(runs, command, settings, plot_path):
+    lines = ["## Accuracy of the default pipelines (issue: >= 94% in <= 15 min)", ""]
+    lines += header(command, settings)
+    lines += [
+        "Each default pipeline is fitted on the training images and scored once on the test "
+        "images; mean +- sample standard deviation over the seeds. Training seconds are the "
+        "pipeline's `fit` wall time minus the per-epoch test scoring of the curve (shown in "
+        f"`{plot_path}`).", "",
+        table(summarize(runs), [
+            ("model", ("model", "{}")), ("target", ("target", "{}")), ("met", ("met", "{}")),
+            ("test accuracy %", ("acc", "{}")), ("worst seed %", ("acc_min", "{:.2f}")),
+            ("training s", ("time", "{}")), ("epochs", ("epochs", "{}")),
+            ("trainable params", ("params", "{:,}")), ("seeds", ("n_seeds", "{}")),
+        ]),
+        "Every run:", "",
+        table(runs, [
+            ("model", ("model", "{}")), ("random_state", ("seed", "{}")),
+            ("test accuracy %", ("accuracy", "{:.2f}")), ("training s", ("train_s", "{:.0f}")),
+            ("epochs", ("epochs", "{}")),
+        ]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODEL_NAMES))
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated random_state values")
+    parser.add_argument("--n-train", type=int, default=60000)
+    parser.add_argument("--n-test", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=None, help="override every model's epochs (default: its own)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument("--out", default=None, help="write the 'accuracy' section of this Markdown file")
+    parser.add_argument("--plot", default=None, help="accuracy-vs-time PNG (default: next to --out)")
+    parser.add_argument("--json", default=None, help="also write every run (with its curve) as JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n_train, args.n_test, args.epochs, args.seeds = 600, 200, 1, "0,1"
+    models = args.models.split(",")
+    unknown = set(models) - set(MODEL_NAMES)
+    if unknown:
+        parser.error(f"unknown models: {', '.join(sorted(unknown))}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
+    X_test, y_test = fetch_fashion_mnist(subset="test", return_X_y=True)
+    X, y, X_test, y_test = X[: args.n_train], y[: args.n_train], X_test[: args.n_test], y_test[: args.n_test]
+
+    runs = []
+    for seed in seeds:
+        for name in models:
+            run = run_one(name, seed, X, y, X_test, y_test, epochs=args.epochs)
+            print(f"{name} random_state={seed}: {run['accuracy']:.2f}% in {run['train_s']:.0f} s "
+                  f"({run['epochs']} epochs)", flush=True)
+            runs.append(run)
+
+    settings = json.dumps({"n_train": len(y), "n_test": len(y_test), "seeds": seeds, "epochs": args.epochs or "defaults"})
+    command = ("python benchmarks/bench_accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    plot_path = Path(args.plot) if args.plot else (Path(args.out).parent if args.out else Path(".")) / "accuracy_vs_time.png"
+    plot(runs, plot_path)
+    text = render(runs, command, settings, plot_path.name)
+    if args.out:
+        write_section(args.out, "accuracy", text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(runs, indent=1))
+    print(text)
+    return runs
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
