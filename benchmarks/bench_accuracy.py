@@ -99,6 +99,26 @@ def run_one(name, seed, X, y, X_test, y_test, epochs=None, curve=True):
     }
 
 
+def _save_runs(path, settings, runs):
+    """Write the runs so far atomically, so that an interrupted benchmark can resume."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"settings": settings, "runs": runs}, indent=1))
+    os.replace(tmp, path)
+
+
+def _load_runs(path, settings):
+    """Runs of an earlier, interrupted invocation with the same settings, by (model, seed)."""
+    if not path or not Path(path).exists():
+        return {}
+    saved = json.loads(Path(path).read_text())
+    if {k: v for k, v in saved["settings"].items() if k != "seeds"} != {
+        k: v for k, v in settings.items() if k != "seeds"
+    }:
+        raise SystemExit(f"--resume: {path} was written with other settings ({saved['settings']}); not mixing them.")
+    return {(r["model"], r["seed"]): r for r in saved["runs"]}
+
+
 def summarize(runs):
     """Mean / std / worst over seeds for each model, and whether its target is met."""
     rows = []
@@ -184,7 +204,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--out", default=None, help="write the 'accuracy' section of this Markdown file")
     parser.add_argument("--plot", default=None, help="accuracy-vs-time PNG (default: next to --out)")
-    parser.add_argument("--json", default=None, help="also write every run (with its curve) as JSON")
+    parser.add_argument("--json", default=None, help="also write every run (with its curve) as JSON, after each run")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in --json (same settings) and run only the missing ones")
     args = parser.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.epochs, args.seeds = 600, 200, 1, "0,1"
@@ -198,23 +220,27 @@ def main(argv=None):
     X_test, y_test = fetch_fashion_mnist(subset="test", return_X_y=True)
     X, y, X_test, y_test = X[: args.n_train], y[: args.n_train], X_test[: args.n_test], y_test[: args.n_test]
 
+    settings = {"n_train": len(y), "n_test": len(y_test), "seeds": seeds, "epochs": args.epochs or "defaults"}
+    done = _load_runs(args.json, settings) if args.resume else {}
     runs = []
     for seed in seeds:
         for name in models:
-            run = run_one(name, seed, X, y, X_test, y_test, epochs=args.epochs)
+            run = done.get((name, seed))
+            if run is None:
+                run = run_one(name, seed, X, y, X_test, y_test, epochs=args.epochs)
             print(f"{name} random_state={seed}: {run['accuracy']:.2f}% in {run['train_s']:.0f} s "
                   f"({run['epochs']} epochs)", flush=True)
             runs.append(run)
+            if args.json:
+                _save_runs(args.json, settings, list(done.values()) + [r for r in runs if (r["model"], r["seed"]) not in done])
 
-    settings = json.dumps({"n_train": len(y), "n_test": len(y_test), "seeds": seeds, "epochs": args.epochs or "defaults"})
+    settings = json.dumps(settings)
     command = ("python benchmarks/bench_accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     plot_path = Path(args.plot) if args.plot else (Path(args.out).parent if args.out else Path(".")) / "accuracy_vs_time.png"
     plot(runs, plot_path)
     text = render(runs, command, settings, plot_path.name)
     if args.out:
         write_section(args.out, "accuracy", text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(runs, indent=1))
     print(text)
     return runs
 

@@ -1,6 +1,7 @@
 """Smoke test: every benchmark runs at a tiny size, so that they do not rot."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,21 @@ def test_bench_accuracy_quick(tmp_path):
     # running again replaces the section instead of appending a second one
     bench.main(["--quick", "--models", "dense", "--out", str(out)])
     assert out.read_text().count("<!-- begin accuracy -->") == 1
+    # --resume reuses the saved runs (no training: run_one must not be called) ...
+    def no_training(*args, **kwargs):
+        raise AssertionError("--resume trained a run that was saved")
+
+    bench.run_one = no_training
+    resumed = bench.main(["--quick", "--models", "cnn", "--json", str(tmp_path / "runs.json"), "--resume"])
+    assert [(r["model"], r["seed"], r["accuracy"]) for r in resumed] == [
+        (r["model"], r["seed"], r["accuracy"]) for r in runs if r["model"] == "cnn"
+    ]
+    # ... and refuses to mix runs made with other settings
+    saved = json.loads((tmp_path / "runs.json").read_text())
+    saved["settings"]["n_train"] = 60000
+    (tmp_path / "runs.json").write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match="other settings"):
+        bench.main(["--quick", "--json", str(tmp_path / "runs.json"), "--resume"])
 
 
 def test_write_section_replaces_only_its_own_block(tmp_path):

@@ -351,3 +351,23 @@ def test_no_float64_copy_of_the_images_on_the_path(name, params):
     assert scale_peak < 1.1 * float32_mb
     assert fit_peak < 1.1 * float32_mb
     assert predict_peak < 1.1 * float32_mb  # + the small probability matrices
+
+
+@pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
+def test_augmentation_acts_in_training_only(Est):
+    from skfmnist.utils._tf import import_keras
+
+    keras = import_keras()
+    rng = np.random.default_rng(0)
+    X = rng.random((48, 8, 8, 1), dtype=np.float32)
+    y = np.repeat([0, 1], 24)
+    clf = Est(augment=True, filters=(4,), dense_units=8, epochs=1, batch_size=16, random_state=0).fit(X, y)
+    head = keras.Model(clf.model_.inputs, clf.model_.get_layer("augment_flip").output)
+    # inference: the augmentation layers pass the images through untouched ...
+    np.testing.assert_array_equal(np.asarray(head(X, training=False)), X)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+    # ... training: shifted and mirrored images
+    assert not np.allclose(np.asarray(head(X, training=True)), X)
+    # and without augment there are no such layers
+    plain = Est(filters=(4,), dense_units=8, epochs=1, batch_size=16, augment=False, random_state=0).fit(X, y)
+    assert not any(layer.name.startswith("augment") for layer in plain.model_.layers)

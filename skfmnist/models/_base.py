@@ -4,6 +4,7 @@
 
 import copy
 import functools
+import inspect
 from abc import abstractmethod
 from numbers import Integral, Real
 
@@ -326,7 +327,7 @@ def check_activation(name):
 _COMMON_PARAMETERS = """\
     optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
         Optimizer; "sgd" uses Nesterov momentum 0.9.
-    learning_rate : float, default=1e-3
+    learning_rate : float, default=%(learning_rate)r
         Initial (peak) learning rate.
     weight_decay : float, default=0.0
         Decoupled weight decay, used by "adamw" and "sgd".
@@ -336,9 +337,9 @@ _COMMON_PARAMETERS = """\
         Fashion-MNIST against a constant rate).
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy loss, in [0, 1).
-    batch_size : int, default=128
+    batch_size : int, default=%(batch_size)r
         Training mini-batch size.
-    epochs : int, default=%(epochs)d
+    epochs : int, default=%(epochs)r
         Maximum number of passes over the training data.
     early_stopping : bool, default=False
         Hold out a stratified, seeded ``validation_fraction`` of the training
@@ -397,14 +398,19 @@ _COMMON_ATTRIBUTES = """\
         Number of trainable weights of the network."""
 
 
-def fill_doc(**extra):
-    """Insert the shared parameter and attribute docs into a class docstring."""
+def fill_doc(cls):
+    """Insert the shared parameter and attribute docs into a class docstring.
 
-    def decorate(cls):
-        fields = {"common_parameters": _COMMON_PARAMETERS % extra, "common_attributes": _COMMON_ATTRIBUTES}
-        cls.__doc__ = cls.__doc__.replace("%(common_parameters)s", fields["common_parameters"]).replace(
-            "%(common_attributes)s", fields["common_attributes"]
-        )
-        return cls
-
-    return decorate
+    The defaults quoted for ``learning_rate``, ``batch_size`` and ``epochs``
+    are read from the class' own ``__init__`` signature, so that the
+    docstring cannot drift from the code.
+    """
+    defaults = {
+        name: param.default
+        for name, param in inspect.signature(cls.__init__).parameters.items()
+        if name in ("learning_rate", "batch_size", "epochs")
+    }
+    cls.__doc__ = cls.__doc__.replace("%(common_parameters)s", _COMMON_PARAMETERS % defaults).replace(
+        "%(common_attributes)s", _COMMON_ATTRIBUTES
+    )
+    return cls

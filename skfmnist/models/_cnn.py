@@ -28,7 +28,7 @@ class _ImageInputMixin:
         return check_image_shape(self.image_shape, n_features)
 
 
-@fill_doc(epochs=15)
+@fill_doc
 class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
     """Convolutional neural network classifier (Keras, via scikeras).
 
@@ -52,12 +52,17 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         Units of the dense layer before the output.
     dropout : float, default=0.3
         Dropout rate before the output layer, in [0, 1).
-    batch_norm : bool, default=False
+    batch_norm : bool, default=True
         Batch normalization between each convolution (and the dense layer)
-        and its ReLU.
+        and its ReLU.  Chosen on a 54,000 / 6,000 split of the training
+        images, 24 epochs: validation accuracy 92.8% with, 92.6% without
+        (25 epochs), for 18% more time per epoch.
     augment : bool, default=False
         Random shifts (10%) and horizontal flips during training only
-        (Keras preprocessing layers inside the model).
+        (Keras preprocessing layers inside the model).  Off by default: on
+        the same split it gave 93.1-93.3% instead of 92.8% but costs 50%
+        more time per epoch, which the 5-minute budget of the default
+        pipeline does not allow.
 %(common_parameters)s
 
     Attributes
@@ -98,7 +103,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         kernel_size=3,
         dense_units=128,
         dropout=0.3,
-        batch_norm=False,
+        batch_norm=True,
         augment=False,
         optimizer="adam",
         learning_rate=1e-3,
@@ -106,7 +111,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         lr_schedule="cosine",
         label_smoothing=0.0,
         batch_size=128,
-        epochs=15,
+        epochs=22,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -152,7 +157,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
     _builder = staticmethod(_builders.build_cnn)
 
 
-@fill_doc(epochs=15)
+@fill_doc
 class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
     """Deeper convolutional classifier with batch normalization and dropout.
 
@@ -178,8 +183,15 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         Dropout rate after each block, in [0, 1).
     dropout : float, default=0.4
         Dropout rate before the output layer, in [0, 1).
-    augment : bool, default=False
-        Random shifts (10%) and horizontal flips during training only.
+    augment : bool, default=True
+        Random shifts (up to 10%) and horizontal flips, applied by Keras
+        preprocessing layers inside the network, so during training only.
+        The defaults (augmentation, batch 256, learning rate 2e-3, 20
+        epochs) were chosen on a 54,000 / 6,000 split of the training
+        images: validation accuracy 94.2% after 24 epochs with augmentation
+        against 93.9% at batch 128 / learning rate 1e-3, with 20 epochs
+        keeping full-data training under 15 minutes on 2 CPU cores
+        (benchmarks/RESULTS.md).
 %(common_parameters)s
 
     Attributes
@@ -223,14 +235,14 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         dense_units=256,
         conv_dropout=0.25,
         dropout=0.4,
-        augment=False,
+        augment=True,
         optimizer="adam",
-        learning_rate=1e-3,
+        learning_rate=2e-3,
         weight_decay=0.0,
         lr_schedule="cosine",
         label_smoothing=0.0,
-        batch_size=128,
-        epochs=15,
+        batch_size=256,
+        epochs=20,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
