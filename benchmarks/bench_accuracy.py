@@ -170,7 +170,17 @@ def plot(runs, path):
     plt.close(fig)
 
 
+def _epoch_seconds(run):
+    """Median (min-max) training seconds of the epochs of a run, from its curve."""
+    times = [t for t, _ in run["curve"]]
+    if not times:
+        return "n/a"
+    per_epoch = np.diff([0.0] + times)
+    return f"{np.median(per_epoch):.1f} ({per_epoch.min():.1f}-{per_epoch.max():.1f})"
+
+
 def render(runs, command, settings, plot_path):
+    runs = [{**r, "epoch_s": _epoch_seconds(r)} for r in runs]
     lines = ["## Accuracy of the default pipelines (issue: >= 94% in <= 15 min)", ""]
     lines += header(command, settings)
     lines += [
@@ -188,8 +198,10 @@ def render(runs, command, settings, plot_path):
         table(runs, [
             ("model", ("model", "{}")), ("random_state", ("seed", "{}")),
             ("test accuracy %", ("accuracy", "{:.2f}")), ("training s", ("train_s", "{:.0f}")),
-            ("epochs", ("epochs", "{}")),
+            ("epochs", ("epochs", "{}")), ("seconds per epoch: median (min-max)", ("epoch_s", "{}")),
         ]),
+        "Every epoch of a run does the same work (the first also builds the training function), "
+        "so the spread of the seconds per epoch shows how much the wall time varies on this machine.", "",
     ]
     return "\n".join(lines) + "\n"
 

@@ -88,3 +88,20 @@ def test_write_section_replaces_only_its_own_block(tmp_path):
     assert "second A" in text and "first A" not in text and "only B" in text
     assert text.index("second A") < text.index("only B")  # replaced in place
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@requires_data
+@pytest.mark.timeout(300)
+def test_model_selection_runs_and_renders(tmp_path):
+    selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
+    records = selection.main(['{"model": "dense", "hidden_layer_sizes": [8], "epochs": 2}'])
+    (record,) = records
+    assert record["model"] == "dense" and len(record["val_curve"]) == 2
+    assert record["final_val"] == record["val_curve"][-1] and 10 < record["final_val"] <= 100
+    log = tmp_path / "sel.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "R.md"
+    selection.main(["--render", str(log), "--out", str(out)])
+    text = out.read_text()
+    assert "<!-- begin selection -->" in text and "hidden_layer_sizes" not in text
+    assert f"| dense | epochs=2 | {record['final_val']:.2f} |" in text

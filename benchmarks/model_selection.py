@@ -1,0 +1,114 @@
+"""Model selection for the default pipelines, on the training data only.
+
+Each configuration is ``make_model_pipeline(model, **params)`` fitted on
+54,000 training images with a stratified, seeded 6,000-image validation split
+(the estimator's own ``early_stopping`` split, with a patience larger than the
+epochs, so that every epoch runs and the final weights are kept); the test
+set is never read.  One JSON line per configuration: its validation accuracy
+after every epoch, the wall time (including the per-epoch validation) and
+the seconds per epoch.
+
+Run the configurations that chose the current defaults (about 75 minutes on 2
+cores), or your own::
+
+    python benchmarks/model_selection.py > selection.jsonl
+    python benchmarks/model_selection.py '{"model": "cnn", "epochs": 10, "augment": true}'
+
+and turn such lines into the "selection" section of RESULTS.md::
+
+    python benchmarks/model_selection.py --render selection.jsonl --out benchmarks/RESULTS.md
+"""
+
+# SPDX-License-Identifier: MIT
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import table, write_section  # noqa: E402
+
+#: The configurations compared, every deciding parameter spelled out so that
+#: they mean the same whatever the defaults are now.
+CONFIGS = [
+    {"model": "dense", "batch_size": 256, "learning_rate": 0.001, "epochs": 40},
+    {"model": "cnn", "batch_norm": False, "augment": False, "batch_size": 128, "learning_rate": 0.001, "epochs": 25},
+    {"model": "cnn", "batch_norm": True, "augment": False, "batch_size": 128, "learning_rate": 0.001, "epochs": 24},
+    {"model": "cnn", "batch_norm": True, "augment": True, "batch_size": 128, "learning_rate": 0.001, "epochs": 24},
+    {"model": "cnn", "batch_norm": True, "augment": True, "batch_size": 256, "learning_rate": 0.002, "epochs": 24},
+    {"model": "deep_cnn", "augment": True, "batch_size": 128, "learning_rate": 0.001, "epochs": 24},
+    {"model": "deep_cnn", "augment": True, "batch_size": 256, "learning_rate": 0.002, "epochs": 24},
+]
+
+
+def run(config, seed=0):
+    """Fit one configuration on the 54,000 / 6,000 split; return its JSON record."""
+    from skfmnist import fetch_fashion_mnist, make_model_pipeline
+
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
+    params = dict(config)
+    name = params.pop("model")
+    pipe = make_model_pipeline(
+        name, random_state=seed, early_stopping=True, validation_fraction=0.1, n_iter_no_change=10_000, **params
+    )
+    start = time.perf_counter()
+    pipe.fit(X, y)
+    wall = time.perf_counter() - start
+    history = pipe[-1].history_
+    curve = [round(100 * v, 2) for v in history["val_accuracy"]]
+    return {
+        "model": name, **params, "wall_s": round(wall), "epoch_s": round(history["time"][-1] / len(curve), 1),
+        "final_val": curve[-1], "best_val": max(curve), "val_curve": curve, "params": pipe[-1].n_trainable_params_,
+    }
+
+
+def render(records):
+    """The "selection" section of RESULTS.md from JSON records."""
+    keys = ("batch_norm", "augment", "batch_size", "learning_rate", "epochs")
+    rows = [
+        {**r, "setting": ", ".join(f"{k}={r[k]}" for k in keys if k in r)} for r in records
+    ]
+    lines = [
+        "## Model selection of the defaults (validation split of the training data)", "",
+        "Produced by `python benchmarks/model_selection.py` (its CONFIGS; one JSON line each) and "
+        "`--render`. 54,000 training / 6,000 stratified validation images from the training set, "
+        "random_state=0; the test set is not read. Wall seconds include scoring the validation "
+        "images after every epoch.", "",
+        table(rows, [
+            ("model", ("model", "{}")), ("setting", ("setting", "{}")),
+            ("final val %", ("final_val", "{:.2f}")), ("best val %", ("best_val", "{:.2f}")),
+            ("s / epoch", ("epoch_s", "{:.1f}")), ("wall s", ("wall_s", "{}")),
+        ]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="*", help="JSON objects: model and parameters (default: CONFIGS)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--render", default=None, help="render these JSON lines instead of fitting")
+    parser.add_argument("--out", default=None, help="with --render: write the 'selection' section here")
+    args = parser.parse_args(argv)
+    if args.render:
+        records = [json.loads(line) for line in Path(args.render).read_text().splitlines() if line.strip()]
+        text = render(records)
+        if args.out:
+            write_section(args.out, "selection", text)
+        print(text)
+        return records
+    records = []
+    for config in [json.loads(c) for c in args.configs] or CONFIGS:
+        record = run(config, args.seed)
+        print(json.dumps(record), flush=True)
+        records.append(record)
+    return records
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
