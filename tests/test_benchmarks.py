@@ -24,8 +24,38 @@ def test_bench_speed_quick(tmp_path):
         assert heading in text
     assert {r["model"] for r in results["overhead"]} == {"dense", "cnn", "deep_cnn"}
     assert all(r["fit_ratio"] > 0 and r["flops_per_image"] > 0 for r in results["overhead"])
-    assert set(results["grid"]) >= {1, 2, "speedup", "same_scores"}
+    assert [r["model"] for r in results["grid"]] == ["dense", "cnn"]
+    for row in results["grid"]:
+        assert set(row) >= {1, 2, "speedup", "bound", "same_scores"}
+        assert row[1]["work_s"] > 0 and row[2]["work_s"] > 0
     assert results["machine_gflops"] > 0
+
+
+@requires_data
+@pytest.mark.timeout(600)
+def test_bench_speed_one_part_keeps_the_others(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_speed", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# results\n\n<!-- begin speed-overhead -->\noverhead figures\n<!-- end speed-overhead -->\n"
+                   "<!-- begin speed-grid -->\nold grid figures\n<!-- end speed-grid -->\n")
+    bench.main(["--quick", "--only", "grid", "--out", str(out)])
+    text = out.read_text()
+    assert "overhead figures" in text
+    assert "old grid figures" not in text and "## Speed: grid search" in text
+    assert text.count("<!-- begin speed-grid -->") == 1
+
+
+def test_bench_speed_rejects_bad_grid_epochs(capsys):
+    spec = importlib.util.spec_from_file_location("bench_speed", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for bad in ("dense=x,cnn=3", "dense=10"):
+        with pytest.raises(SystemExit) as exc:
+            bench.main(["--only", "grid", "--grid-epochs", bad])
+        assert exc.value.code == 2
+        assert "--grid-epochs" in capsys.readouterr().err
 
 
 BENCH_ACCURACY = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_accuracy.py"
