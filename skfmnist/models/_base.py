@@ -37,8 +37,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     Subclasses implement :meth:`_input_shape` (the network's input shape for
     the data ``fit`` saw) and :meth:`_build_network`.  Everything else,
     validation, label encoding, seeding, early stopping, history and
-    prediction, lives here; the training loop runs through scikeras
-    (:mod:`skfmnist.models._scikeras`).
+    prediction, lives here; the network is built through scikeras
+    (:mod:`skfmnist.models._scikeras`) and trained on batches from
+    :mod:`skfmnist.models._input`.
     """
 
     _parameter_constraints = {

@@ -7,14 +7,20 @@ then float64 predict fails), takes validation data from the last rows
 unshuffled, and leaves TensorFlow's op-determinism switch on after a seeded
 fit.  Our estimators therefore do not subclass it: each holds one
 :class:`scikeras.wrappers.KerasClassifier` built here and drives it with data
-that the estimator has already validated, encoded and split.  To replace
-scikeras, only this module changes.
+that the estimator has already validated, encoded and split: scikeras'
+public ``initialize`` builds the network, and ``Model.fit`` trains it on
+batches from :mod:`skfmnist.models._input`.  To replace scikeras, only this
+module changes.
 """
 
 # SPDX-License-Identifier: MIT
 
+from collections import defaultdict
+
 import numpy as np
 from scikeras.wrappers import KerasClassifier
+
+from ._input import training_dataset
 
 __all__ = ["make_wrapper", "fit_wrapper", "predict_proba", "keras_model"]
 
@@ -79,9 +85,29 @@ def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None):
         Per-epoch metrics as Keras names them (``loss``, ``accuracy``,
         ``val_loss``, ``val_accuracy``).
     """
-    kwargs = {} if validation_data is None else {"validation_data": validation_data}
-    wrapper.fit(X, y, sample_weight=sample_weight, **kwargs)
-    return {key: [float(v) for v in values] for key, values in wrapper.history_.items()}
+    # scikeras' public ``initialize`` fits its encoders, builds the network
+    # and sets up the callbacks, exactly as its ``fit`` does before training;
+    # the training itself is fed through our own input pipeline instead of
+    # Keras' autotuned one (see skfmnist.models._input for why).
+    wrapper.initialize(X, y)
+    params = wrapper.get_params()
+    arrays = (X, y) if sample_weight is None else (X, y, np.asarray(sample_weight, dtype=np.float32))
+    train = training_dataset(arrays, params["batch_size"], shuffle=params["shuffle"])
+    if validation_data is not None:
+        validation_data = training_dataset(
+            tuple(np.asarray(a, dtype=np.float32) if i == 2 else a for i, a in enumerate(validation_data)),
+            params["batch_size"], shuffle=False,
+        )
+    history = wrapper.model_.fit(
+        train,
+        validation_data=validation_data,
+        epochs=params["epochs"],
+        callbacks=list(params["callbacks"] or []),
+        verbose=params["verbose"],
+        shuffle=False,  # the dataset reshuffles itself every epoch
+    ).history
+    wrapper.history_ = defaultdict(list, {key: list(values) for key, values in history.items()})
+    return {key: [float(v) for v in values] for key, values in history.items()}
 
 
 def predict_proba(wrapper, X):
