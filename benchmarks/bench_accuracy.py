@@ -186,8 +186,8 @@ def render(runs, command, settings, plot_path):
     lines += [
         "Each default pipeline is fitted on the training images and scored once on the test "
         "images; mean +- sample standard deviation over the seeds. Training seconds are the "
-        "pipeline's `fit` wall time minus the per-epoch test scoring of the curve (shown in "
-        f"`{plot_path}`).", "",
+        "pipeline's `fit` wall time minus the per-epoch test scoring of the curve"
+        + (f" (shown in `{plot_path}`)." if plot_path else "."), "",
         table(summarize(runs), [
             ("model", ("model", "{}")), ("target", ("target", "{}")), ("met", ("met", "{}")),
             ("test accuracy %", ("acc", "{}")), ("worst seed %", ("acc_min", "{:.2f}")),
@@ -215,7 +215,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="override every model's epochs (default: its own)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--out", default=None, help="write the 'accuracy' section of this Markdown file")
-    parser.add_argument("--plot", default=None, help="accuracy-vs-time PNG (default: next to --out)")
+    parser.add_argument("--plot", default=None, help="accuracy-vs-time PNG (default: next to --out; none without --out)")
     parser.add_argument("--json", default=None, help="also write every run (with its curve) as JSON, after each run")
     parser.add_argument("--resume", action="store_true",
                         help="keep the runs already in --json (same settings) and run only the missing ones")
@@ -248,9 +248,12 @@ def main(argv=None):
 
     settings = json.dumps(settings)
     command = ("python benchmarks/bench_accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
-    plot_path = Path(args.plot) if args.plot else (Path(args.out).parent if args.out else Path(".")) / "accuracy_vs_time.png"
-    plot(runs, plot_path)
-    text = render(runs, command, settings, plot_path.name)
+    # no file is written unless asked for: without --out or --plot the
+    # results only go to standard output
+    plot_path = Path(args.plot) if args.plot else (Path(args.out).parent / "accuracy_vs_time.png" if args.out else None)
+    if plot_path is not None:
+        plot(runs, plot_path)
+    text = render(runs, command, settings, plot_path.name if plot_path is not None else None)
     if args.out:
         write_section(args.out, "accuracy", text)
     print(text)

@@ -90,12 +90,14 @@ def test_bench_accuracy_quick(tmp_path):
     # running again replaces the section instead of appending a second one
     bench.main(["--quick", "--models", "dense", "--out", str(out)])
     assert out.read_text().count("<!-- begin accuracy -->") == 1
+    png.unlink()
     # --resume reuses the saved runs (no training: run_one must not be called) ...
     def no_training(*args, **kwargs):
         raise AssertionError("--resume trained a run that was saved")
 
     bench.run_one = no_training
     resumed = bench.main(["--quick", "--models", "cnn", "--json", str(tmp_path / "runs.json"), "--resume"])
+    assert not png.exists() and not Path("accuracy_vs_time.png").exists()  # no --out, no --plot: no file
     assert [(r["model"], r["seed"], r["accuracy"]) for r in resumed] == [
         (r["model"], r["seed"], r["accuracy"]) for r in runs if r["model"] == "cnn"
     ]
