@@ -1,11 +1,12 @@
 """Speed benchmarks: wrapper overhead, peers, distance to the machine's limit,
-grid-search scaling, memory (and accuracy against time).
+grid-search scaling, memory, the input pipeline's seconds per epoch (and
+accuracy against time).
 
 Run all (writes benchmarks/RESULTS.md and benchmarks/accuracy_vs_time.png)::
 
     python benchmarks/bench_speed.py --out benchmarks/RESULTS.md
 
-Some parts only: ``--only overhead,peer,limit,grid,memory,accuracy``; the
+Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,accuracy``; the
 last one runs ``bench_accuracy.py`` (test accuracy after every epoch against
 training seconds, over 3 seeds), which owns its own section of RESULTS.md.
 ``--quick`` runs everything at a tiny size (the smoke test in
@@ -201,7 +202,8 @@ def bench_grid(n_train, epochs):
     for name, grid in GRIDS.items():
         out = {"model": name, "epochs": epochs[name], "grid": {k.split("__")[1]: v for k, v in grid.items()}}
         for n_jobs in (1, 2):
-            get_reusable_executor().shutdown(wait=True)
+            if n_jobs > 1:
+                get_reusable_executor().shutdown(wait=True)
             search = GridSearchCV(make_model_pipeline(name, epochs=epochs[name], random_state=0), grid,
                                   cv=StratifiedKFold(3, shuffle=True, random_state=0), n_jobs=n_jobs, refit=False)
             start = time.perf_counter()
@@ -215,6 +217,63 @@ def bench_grid(n_train, epochs):
         out["not_in_fits_s"] = out[2]["seconds"] - out[2]["work_s"] / 2
         out["same_scores"] = out[1]["mean_test_score"] == out[2]["mean_test_score"]
         rows.append(out)
+    return rows
+
+
+def _cpu_ticks():
+    """(busy, idle) jiffies of all CPUs since boot, from /proc/stat."""
+    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields[:8]) - idle, idle
+
+
+def bench_epochs(Xs, y, epochs, rounds=2):
+    """Seconds per epoch and idle CPU share of the default CNN network, trained
+    through Keras' own (autotuned) pipeline for NumPy inputs and through
+    skfmnist's input pipeline (autotuning off): ``rounds`` fits of ``epochs``
+    epochs with each, taking turns.
+
+    A stalled epoch spends the same CPU seconds as a normal one with the
+    cores idle for the rest, so the idle share tells stalls from slow work.
+    """
+    import keras
+
+    from skfmnist.models._input import training_dataset
+    from skfmnist.utils._tf import seeded
+
+    class EpochClock(keras.callbacks.Callback):
+        rows = ()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start, self.ticks = time.perf_counter(), _cpu_ticks()
+
+        def on_epoch_end(self, epoch, logs=None):
+            busy, idle = (b - a for a, b in zip(self.ticks, _cpu_ticks()))
+            self.rows += ((time.perf_counter() - self.start, idle / max(busy + idle, 1)),)
+
+    batch = _defaults("cnn").batch_size
+    pipelines = ("Keras (NumPy arrays)", "skfmnist")
+    clocks = {pipeline: EpochClock() for pipeline in pipelines}
+    # Whole multi-epoch fits, as the estimators run them (in a trial with
+    # every epoch its own ``fit`` call, no epoch stalled), taking turns over
+    # ``rounds`` so that the machine's drift hits both pipelines alike.
+    for _ in range(rounds):
+        for pipeline in pipelines:
+            with seeded(0):
+                model, shape = _keras_model("cnn", len(y), epochs)
+                Xk = Xs.reshape(-1, *shape)
+                if pipeline == "skfmnist":
+                    data = {"x": training_dataset((Xk, y), batch, shuffle=True), "shuffle": False}
+                else:
+                    data = {"x": Xk, "y": y, "batch_size": batch}
+                model.fit(**data, epochs=epochs, verbose=0, callbacks=[clocks[pipeline]])
+    rows = []
+    for pipeline, clock in clocks.items():
+        seconds, idle = (np.array(v) for v in zip(*clock.rows))
+        rows.append({"pipeline": pipeline, "total": float(seconds.sum()), "median": float(np.median(seconds)),
+                     "min": float(seconds.min()), "max": float(seconds.max()),
+                     "idle_slowest": float(idle[seconds.argmax()]), "idle": float(np.median(idle)),
+                     "each": ", ".join(f"{v:.1f}" for v in seconds)})
     return rows
 
 
@@ -248,6 +307,7 @@ SECTIONS = {
     "speed-overhead": "## Speed: wrapper overhead, peers, distance to the machine's limit",
     "speed-grid": "## Speed: grid search",
     "speed-memory": "## Memory",
+    "speed-epochs": "## Speed: input pipeline, seconds per epoch (CNN)",
 }
 
 
@@ -331,12 +391,27 @@ def render(results, command):
                                              ("peak before fit MB (data + TensorFlow loaded)", ("rss_before_fit_mb", "{:.0f}")),
                                              ("added by fit MB", ("fit_added_mb", "{:.0f}"))]),
                   "A float64 copy of the 60,000 x 784 images would be 376 MB; the float32 one the network needs is 188 MB.", ""]
+    if "epochs" in results:
+        lines = sections["speed-epochs"] = [SECTIONS["speed-epochs"], ""] + head
+        lines += ["### 6. Input pipeline (seconds per epoch)", "",
+                  "The default CNN network, trained on the same scaled arrays through Keras' own pipeline for "
+                  "NumPy inputs (`model.fit(X, y)`, tf.data autotuning on) and through skfmnist's "
+                  f"(`skfmnist/models/_input.py`, autotuning off): 2 fits of {results['settings']['epoch_epochs']} "
+                  "epochs with each, taking turns (Keras, skfmnist, Keras, skfmnist). Idle is the share of all cores' time spent idle during an "
+                  "epoch (`/proc/stat`): a stalled epoch does the same work with the cores idle for the rest. "
+                  "The first epoch of each fit also builds the training function.", "",
+                  table(results["epochs"], [("pipeline", ("pipeline", "{}")), ("total s", ("total", "{:.1f}")),
+                                            ("median s / epoch", ("median", "{:.1f}")),
+                                            ("min s", ("min", "{:.1f}")), ("max s", ("max", "{:.1f}")),
+                                            ("median idle share", ("idle", "{:.0%}")),
+                                            ("idle share, slowest epoch", ("idle_slowest", "{:.0%}")),
+                                            ("every epoch, s", ("each", "{}"))])]
     return {name: "\n".join(lines) + "\n" for name, lines in sections.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="overhead,peer,limit,grid,memory,accuracy")
+    parser.add_argument("--only", default="overhead,peer,limit,grid,memory,epochs,accuracy")
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--n-test", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=1)
@@ -344,13 +419,16 @@ def main(argv=None):
     parser.add_argument("--grid-train", type=int, default=10000)
     parser.add_argument("--grid-epochs", default="dense=10,cnn=3",
                         help="epochs of each grid-search fit per model (a search of 1-epoch fits measures process start-up)")
+    parser.add_argument("--epoch-epochs", type=int, default=6,
+                        help="epochs of each of the 2 fits per pipeline in the input-pipeline part")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--out", default=None, help="write the Markdown results here")
     args = parser.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.repeats, args.grid_train, args.grid_epochs = 600, 200, 1, 300, "dense=1,cnn=1"
+        args.epoch_epochs = 2
     parts = set(args.only.split(","))
-    unknown = parts - {"overhead", "peer", "limit", "grid", "memory", "accuracy"}
+    unknown = parts - {"overhead", "peer", "limit", "grid", "memory", "epochs", "accuracy"}
     if unknown:
         parser.error(f"--only: unknown parts {', '.join(sorted(unknown))}")
     if "peer" in parts or "limit" in parts:
@@ -361,7 +439,7 @@ def main(argv=None):
         parser.error(f"--grid-epochs: expected e.g. dense=10,cnn=3, got {args.grid_epochs!r}")
     if set(grid_epochs) != set(GRIDS):
         parser.error(f"--grid-epochs: give epochs for exactly {', '.join(GRIDS)}")
-    results = {"settings": {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "repeats", "grid_train", "grid_epochs")}}
+    results = {"settings": {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "repeats", "grid_train", "grid_epochs", "epoch_epochs")}}
     Xs, y, Xts, _ = _data(args.n_train, args.n_test)
     if "overhead" in parts:
         results["overhead"] = bench_overhead(Xs, y, Xts, args.epochs, args.repeats)
@@ -373,6 +451,8 @@ def main(argv=None):
         results["grid"] = bench_grid(args.grid_train, grid_epochs)
     if "memory" in parts:
         results["memory"] = bench_memory(args.n_train, args.epochs)
+    if "epochs" in parts:
+        results["epochs"] = bench_epochs(Xs, y, args.epoch_epochs, rounds=1 if args.quick else 2)
     command = "python benchmarks/bench_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if parts - {"accuracy"}:
         for name, text in render(results, command.strip()).items():

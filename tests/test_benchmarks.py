@@ -11,16 +11,22 @@ from .conftest import requires_data
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_speed.py"
 
 
+def _load(path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @requires_data
 @pytest.mark.timeout(600)
 def test_bench_speed_quick(tmp_path):
-    spec = importlib.util.spec_from_file_location("bench_speed", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load(BENCH)
     out = tmp_path / "RESULTS.md"
-    results = bench.main(["--quick", "--only", "overhead,peer,limit,grid,memory", "--out", str(out)])
+    results = bench.main(["--quick", "--only", "overhead,peer,limit,grid,memory,epochs", "--out", str(out)])
     text = out.read_text()
-    for heading in ("1. Wrapper overhead", "3. Distance to the machine's limit", "4. Grid search", "5. Memory"):
+    for heading in ("1. Wrapper overhead", "3. Distance to the machine's limit", "4. Grid search", "5. Memory",
+                    "6. Input pipeline"):
         assert heading in text
     assert {r["model"] for r in results["overhead"]} == {"dense", "cnn", "deep_cnn"}
     assert all(r["fit_ratio"] > 0 and r["flops_per_image"] > 0 for r in results["overhead"])
@@ -29,14 +35,16 @@ def test_bench_speed_quick(tmp_path):
         assert set(row) >= {1, 2, "speedup", "bound", "same_scores"}
         assert row[1]["work_s"] > 0 and row[2]["work_s"] > 0
     assert results["machine_gflops"] > 0
+    assert [r["pipeline"] for r in results["epochs"]] == ["Keras (NumPy arrays)", "skfmnist"]
+    for row in results["epochs"]:
+        assert 0 < row["min"] <= row["median"] <= row["max"] and 0 <= row["idle"] <= 1
+        assert len(row["each"].split(", ")) == 2  # one time per epoch (--quick: 2 epochs)
 
 
 @requires_data
 @pytest.mark.timeout(600)
 def test_bench_speed_one_part_keeps_the_others(tmp_path):
-    spec = importlib.util.spec_from_file_location("bench_speed", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load(BENCH)
     out = tmp_path / "RESULTS.md"
     out.write_text("# results\n\n<!-- begin speed-overhead -->\noverhead figures\n<!-- end speed-overhead -->\n"
                    "<!-- begin speed-grid -->\nold grid figures\n<!-- end speed-grid -->\n")
@@ -48,9 +56,7 @@ def test_bench_speed_one_part_keeps_the_others(tmp_path):
 
 
 def test_bench_speed_rejects_bad_grid_epochs(capsys):
-    spec = importlib.util.spec_from_file_location("bench_speed", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load(BENCH)
     for bad in ("dense=x,cnn=3", "dense=10"):
         with pytest.raises(SystemExit) as exc:
             bench.main(["--only", "grid", "--grid-epochs", bad])
@@ -59,13 +65,6 @@ def test_bench_speed_rejects_bad_grid_epochs(capsys):
 
 
 BENCH_ACCURACY = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_accuracy.py"
-
-
-def _load(path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @requires_data

@@ -15,8 +15,6 @@ module changes.
 
 # SPDX-License-Identifier: MIT
 
-from collections import defaultdict
-
 import numpy as np
 from scikeras.wrappers import KerasClassifier
 
@@ -91,13 +89,9 @@ def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None):
     # Keras' autotuned one (see skfmnist.models._input for why).
     wrapper.initialize(X, y)
     params = wrapper.get_params()
-    arrays = (X, y) if sample_weight is None else (X, y, np.asarray(sample_weight, dtype=np.float32))
-    train = training_dataset(arrays, params["batch_size"], shuffle=params["shuffle"])
+    train = training_dataset(_keras_arrays(X, y, sample_weight), params["batch_size"], shuffle=params["shuffle"])
     if validation_data is not None:
-        validation_data = training_dataset(
-            tuple(np.asarray(a, dtype=np.float32) if i == 2 else a for i, a in enumerate(validation_data)),
-            params["batch_size"], shuffle=False,
-        )
+        validation_data = training_dataset(_keras_arrays(*validation_data), params["batch_size"], shuffle=False)
     history = wrapper.model_.fit(
         train,
         validation_data=validation_data,
@@ -106,8 +100,14 @@ def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None):
         verbose=params["verbose"],
         shuffle=False,  # the dataset reshuffles itself every epoch
     ).history
-    wrapper.history_ = defaultdict(list, {key: list(values) for key, values in history.items()})
     return {key: [float(v) for v in values] for key, values in history.items()}
+
+
+def _keras_arrays(X, y, sample_weight=None):
+    """``(X, y)`` or ``(X, y, float32 weights)``: Keras computes the loss in float32."""
+    if sample_weight is None:
+        return X, y
+    return X, y, np.asarray(sample_weight, dtype=np.float32)
 
 
 def predict_proba(wrapper, X):
