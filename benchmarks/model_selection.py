@@ -68,7 +68,10 @@ def run(config, seed=0):
 
 def render(records):
     """The "selection" section of RESULTS.md from JSON records."""
-    keys = ("batch_norm", "augment", "batch_size", "learning_rate", "epochs")
+    keys = (
+        "batch_norm", "augment", "batch_size", "learning_rate", "epochs",
+        "compute_dtype", "label_smoothing",
+    )
     rows = [
         {**r, "setting": ", ".join(f"{k}={r[k]}" for k in keys if k in r)} for r in records
     ]

@@ -35,7 +35,7 @@ _CLASSES = {
     "DeepCNNClassifier": "skfmnist.models",
 }
 _FITTED = ("n_features_in_", "mean_", "scale_", "image_shape_", "input_shape_", "history_",
-           "n_epochs_", "best_epoch_", "n_trainable_params_")
+           "n_epochs_", "best_epoch_", "n_trainable_params_", "compute_dtype_")
 
 
 def _encode(value):

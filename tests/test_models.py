@@ -319,6 +319,63 @@ def test_steps_per_execution_changes_no_result(clf, toy):
     assert one.history_["val_loss"] == many.history_["val_loss"]
 
 
+@pytest.mark.parametrize("clf", CLASSIFIERS, ids=lambda c: type(c).__name__)
+def test_bfloat16_compute_keeps_float32_weights_and_probabilities(clf, toy):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = toy
+    X = np.abs(X).astype(np.float32)
+    mixed = clone(clf).set_params(compute_dtype="bfloat16").fit(X, y)
+    model = mixed.model_
+    hidden = [layer for layer in model.layers if layer.weights and layer.name != "proba"]
+    assert hidden and all(layer.dtype_policy.name == "mixed_bfloat16" for layer in hidden)
+    assert all(w.dtype == "float32" for w in model.weights)  # weights stay float32
+    assert model.get_layer("proba").dtype_policy.name == "float32"
+    proba = mixed.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    # bfloat16 arithmetic is really used: the results differ from float32's ...
+    plain = clone(clf).set_params(compute_dtype="float32").fit(X, y)
+    assert plain.compute_dtype_ == "float32"
+    assert not np.array_equal(plain.predict_proba(X), proba)
+    # ... yet seeded, reproducible, and kept through pickling
+    np.testing.assert_array_equal(clone(mixed).fit(X, y).predict_proba(X), proba)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(mixed)).predict_proba(X), proba)
+    with pytest.raises(InvalidParameterError, match="compute_dtype"):
+        clone(clf).set_params(compute_dtype="float16").fit(X, y)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_compute_dtype_follows_the_hardware(native, toy, monkeypatch):
+    import skfmnist.models._base as base
+
+    X, y = toy
+    monkeypatch.setattr(base, "native_bfloat16", lambda: native)
+    clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=1, compute_dtype="auto", random_state=0).fit(X, y)
+    expected = "bfloat16" if native else "float32"
+    assert clf.compute_dtype == "auto"  # the parameter is left as given
+    assert clf.compute_dtype_ == expected
+    policy = clf.model_.layers[1].dtype_policy.name
+    assert policy == ("mixed_bfloat16" if native else "float32")
+    assert DenseClassifier(epochs=1, compute_dtype="bfloat16").fit(X, y).compute_dtype_ == "bfloat16"
+
+
+def test_native_bfloat16_reads_the_cpu_flags(tmp_path):
+    from skfmnist.utils._tf import import_keras, native_bfloat16
+
+    import_keras()
+    import tensorflow as tf
+
+    no_gpu = not tf.config.list_physical_devices("GPU")  # with a GPU "auto" keeps float32
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n\n")
+    assert native_bfloat16(info) is no_gpu
+    info.write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")  # Arm
+    assert native_bfloat16(info) is no_gpu
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert native_bfloat16(info) is False
+    assert native_bfloat16(tmp_path / "missing") is False
+
+
 @pytest.mark.parametrize(
     "name, params",
     [("dense", {"hidden_layer_sizes": (8,)}), ("cnn", {"filters": (2,), "dense_units": 8}),

@@ -31,6 +31,20 @@ def test_round_trip_identical_predictions(fitted, tmp_path):
     assert loaded.named_steps["clf"].history_ == pipe.named_steps["clf"].history_
 
 
+def test_round_trip_keeps_bfloat16_compute(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(60, 784), dtype=np.uint8)
+    y = np.arange(60) % 3
+    pipe = make_model_pipeline(
+        "deep_cnn", filters=(4,), convs_per_block=1, dense_units=8, epochs=1,
+        compute_dtype="bfloat16", random_state=0,
+    ).fit(X, y)
+    loaded = load(save(pipe, tmp_path / "m.skfmnist"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    assert loaded.named_steps["clf"].compute_dtype == "bfloat16"
+    assert loaded.named_steps["clf"].model_.get_layer("conv2d").dtype_policy.name == "mixed_bfloat16"
+
+
 def test_file_holds_no_pickle(fitted, tmp_path):
     pipe, _ = fitted
     path = save(pipe, tmp_path / "m.skfmnist")

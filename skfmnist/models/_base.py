@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..exceptions import TrainingError
 from ..preprocessing import flatten_images
-from ..utils._tf import import_keras, seeded
+from ..utils._tf import import_keras, native_bfloat16, seeded
 from . import _builders, _callbacks, _scikeras
 
 __all__ = ["BaseKerasClassifier"]
@@ -55,6 +55,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, tuple, None],
         "jit_compile": ["boolean"],
+        "compute_dtype": [StrOptions({"float32", "bfloat16", "auto"})],
         "steps_per_execution": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -177,7 +178,10 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        network_params = self._network_params()
+        compute_dtype = self.compute_dtype
+        if compute_dtype == "auto":
+            compute_dtype = "bfloat16" if native_bfloat16() else "float32"
+        network_params = {**self._network_params(), "compute_dtype": compute_dtype}
         X, batch_shape = flatten_images(X)
         X, y = validate_data(self, X, y, dtype=np.float32, ensure_all_finite=True)
         if sample_weight is not None:
@@ -243,6 +247,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         history["time"] = timer.cumulative_seconds[: len(history["loss"])]
         self.keras_classifier_ = wrapper
         self.history_ = history
+        self.compute_dtype_ = compute_dtype
         self.n_epochs_ = len(history["loss"])
         self.best_epoch_ = (
             int(stopper.best_epoch) + 1 if stopper is not None and stopper.best_weights is not None
@@ -336,7 +341,7 @@ _COMMON_PARAMETERS = """\
         Learning-rate schedule; "cosine" decays to zero over all epochs
         (measured: +1.5 points test accuracy for the dense network on
         Fashion-MNIST against a constant rate).
-    label_smoothing : float, default=0.0
+    label_smoothing : float, default=%(label_smoothing)r
         Label smoothing of the cross-entropy loss, in [0, 1).
     batch_size : int, default=%(batch_size)r
         Training mini-batch size.
@@ -357,6 +362,15 @@ _COMMON_PARAMETERS = """\
     jit_compile : bool, default=False
         Compile the training step with XLA (slower than TensorFlow's own
         kernels on CPU for these networks: see benchmarks/RESULTS.md).
+    compute_dtype : {"float32", "bfloat16", "auto"}, default="%(compute_dtype)s"
+        Arithmetic of the hidden layers.  "bfloat16" is Keras' mixed
+        precision: bfloat16 computations, float32 weights and optimizer,
+        float32 softmax output and probabilities.  It pays only on hardware
+        with native bfloat16 (CPUs with AVX512-BF16 or AMX, recent GPUs);
+        elsewhere it is emulated and slower.  "auto" uses "bfloat16" when
+        training on a CPU with native bfloat16 and no GPU is visible, and
+        "float32" otherwise (``compute_dtype_`` tells which).  See
+        benchmarks/RESULTS.md for its speed and accuracy on Fashion-MNIST.
     steps_per_execution : int, default=32
         Training batches run per call into TensorFlow.  More batches per
         call remove Python overhead between small batches (measured: the
@@ -383,6 +397,9 @@ _COMMON_ATTRIBUTES = """\
         names only).
     input_shape_ : tuple of int
         Shape of one sample as the network sees it.
+    compute_dtype_ : {"float32", "bfloat16"}
+        Arithmetic the network was trained with (``compute_dtype`` with
+        "auto" resolved).
     model_ : keras.Model
         The trained network.
     keras_classifier_ : scikeras.wrappers.KerasClassifier
@@ -402,14 +419,14 @@ _COMMON_ATTRIBUTES = """\
 def fill_doc(cls):
     """Insert the shared parameter and attribute docs into a class docstring.
 
-    The defaults quoted for ``learning_rate``, ``batch_size`` and ``epochs``
-    are read from the class' own ``__init__`` signature, so that the
+    The defaults quoted for ``learning_rate``, ``label_smoothing``,
+    ``batch_size``, ``epochs`` and ``compute_dtype`` are read from the class' own ``__init__`` signature, so that the
     docstring cannot drift from the code.
     """
     defaults = {
         name: param.default
         for name, param in inspect.signature(cls.__init__).parameters.items()
-        if name in ("learning_rate", "batch_size", "epochs")
+        if name in ("learning_rate", "label_smoothing", "batch_size", "epochs", "compute_dtype")
     }
     cls.__doc__ = cls.__doc__.replace("%(common_parameters)s", _COMMON_PARAMETERS % defaults).replace(
         "%(common_attributes)s", _COMMON_ATTRIBUTES

@@ -59,6 +59,25 @@ class SparseCategoricalCrossentropy(keras.losses.Loss):
         return config
 
 
+#: Keras dtype policy of the hidden layers for each ``compute_dtype``.
+_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def _policy(compute_dtype):
+    """Keras dtype policy for ``compute_dtype`` (weights stay float32)."""
+    try:
+        return _POLICIES[compute_dtype]
+    except KeyError:
+        raise ValueError(
+            f"compute_dtype must be one of {sorted(_POLICIES)}, got {compute_dtype!r}."
+        ) from None
+
+
+def _output_layer(x, n_classes):
+    """Softmax output, always computed in float32 (stable, float32 probabilities)."""
+    return layers.Dense(n_classes, activation="softmax", name="proba", dtype="float32")(x)
+
+
 def _augmentation(augment):
     """Training-only augmentation: small shifts and horizontal flips."""
     if not augment:
@@ -69,25 +88,33 @@ def _augmentation(augment):
     ]
 
 
-def _conv_unit(x, n_filters, kernel_size, batch_norm):
+def _conv_unit(x, n_filters, kernel_size, batch_norm, dtype):
     """Convolution + ReLU, with batch normalization in between if asked."""
     if not batch_norm:
-        return layers.Conv2D(n_filters, kernel_size, padding="same", activation="relu")(x)
-    x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=0.9)(x)
-    return layers.Activation("relu")(x)
+        return layers.Conv2D(n_filters, kernel_size, padding="same", activation="relu", dtype=dtype)(x)
+    x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False, dtype=dtype)(x)
+    x = layers.BatchNormalization(momentum=0.9, dtype=dtype)(x)
+    return layers.Activation("relu", dtype=dtype)(x)
 
 
-def _dense_unit(x, units, batch_norm):
+def _dense_unit(x, units, batch_norm, dtype):
     """Dense + ReLU, with batch normalization in between if asked."""
     if not batch_norm:
-        return layers.Dense(units, activation="relu")(x)
-    x = layers.Dense(units, use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=0.9)(x)
-    return layers.Activation("relu")(x)
+        return layers.Dense(units, activation="relu", dtype=dtype)(x)
+    x = layers.Dense(units, use_bias=False, dtype=dtype)(x)
+    x = layers.BatchNormalization(momentum=0.9, dtype=dtype)(x)
+    return layers.Activation("relu", dtype=dtype)(x)
 
 
-def build_dense(input_shape, n_classes, *, hidden_layer_sizes=(256, 128), activation="relu", dropout=0.2):
+def build_dense(
+    input_shape,
+    n_classes,
+    *,
+    hidden_layer_sizes=(256, 128),
+    activation="relu",
+    dropout=0.2,
+    compute_dtype="float32",
+):
     """Fully connected network: flatten, hidden layers with dropout, softmax.
 
     Parameters
@@ -102,19 +129,24 @@ def build_dense(input_shape, n_classes, *, hidden_layer_sizes=(256, 128), activa
         Activation of the hidden layers.
     dropout : float, default=0.2
         Dropout rate after each hidden layer.
+    compute_dtype : {"float32", "bfloat16"}, default="float32"
+        Dtype of the hidden layers' computations; "bfloat16" is Keras' mixed
+        precision (bfloat16 arithmetic, float32 weights).  The softmax
+        output is always float32.
 
     Returns
     -------
     model : keras.Model
         Uncompiled model.
     """
+    dtype = _policy(compute_dtype)
     inputs = keras.Input(shape=tuple(input_shape), name="pixels")
     x = layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
     for units in hidden_layer_sizes:
-        x = layers.Dense(units, activation=activation)(x)
+        x = layers.Dense(units, activation=activation, dtype=dtype)(x)
         if dropout:
-            x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="proba")(x)
+            x = layers.Dropout(dropout, dtype=dtype)(x)
+    outputs = _output_layer(x, n_classes)
     return keras.Model(inputs, outputs, name="dense")
 
 
@@ -128,6 +160,7 @@ def build_cnn(
     dropout=0.3,
     batch_norm=False,
     augment=False,
+    compute_dtype="float32",
 ):
     """Small CNN: one convolution and max-pooling per entry of ``filters``.
 
@@ -150,25 +183,30 @@ def build_cnn(
         and its ReLU.
     augment : bool, default=False
         Random shifts and horizontal flips, active in training only.
+    compute_dtype : {"float32", "bfloat16"}, default="float32"
+        Dtype of the hidden layers' computations; "bfloat16" is Keras' mixed
+        precision (bfloat16 arithmetic, float32 weights).  The softmax
+        output is always float32.
 
     Returns
     -------
     model : keras.Model
         Uncompiled model.
     """
+    dtype = _policy(compute_dtype)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = inputs
     for layer in _augmentation(augment):
         x = layer(x)
     for n_filters in filters:
-        x = _conv_unit(x, n_filters, kernel_size, batch_norm)
-        x = layers.MaxPooling2D(2, padding="same")(x)
-    x = layers.Flatten()(x)
+        x = _conv_unit(x, n_filters, kernel_size, batch_norm, dtype)
+        x = layers.MaxPooling2D(2, padding="same", dtype=dtype)(x)
+    x = layers.Flatten(dtype=dtype)(x)
     if dense_units:
-        x = _dense_unit(x, dense_units, batch_norm)
+        x = _dense_unit(x, dense_units, batch_norm, dtype)
     if dropout:
-        x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="proba")(x)
+        x = layers.Dropout(dropout, dtype=dtype)(x)
+    outputs = _output_layer(x, n_classes)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -183,6 +221,7 @@ def build_deep_cnn(
     conv_dropout=0.25,
     dropout=0.4,
     augment=False,
+    compute_dtype="float32",
 ):
     """Deeper CNN: blocks of (convolution, batch norm, ReLU) x k, pooling, dropout.
 
@@ -206,28 +245,33 @@ def build_deep_cnn(
         Dropout rate before the output layer.
     augment : bool, default=False
         Random shifts and horizontal flips, active in training only.
+    compute_dtype : {"float32", "bfloat16"}, default="float32"
+        Dtype of the hidden layers' computations; "bfloat16" is Keras' mixed
+        precision (bfloat16 arithmetic, float32 weights).  The softmax
+        output is always float32.
 
     Returns
     -------
     model : keras.Model
         Uncompiled model.
     """
+    dtype = _policy(compute_dtype)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = inputs
     for layer in _augmentation(augment):
         x = layer(x)
     for n_filters in filters:
         for _ in range(convs_per_block):
-            x = _conv_unit(x, n_filters, kernel_size, batch_norm=True)
-        x = layers.MaxPooling2D(2, padding="same")(x)
+            x = _conv_unit(x, n_filters, kernel_size, True, dtype)
+        x = layers.MaxPooling2D(2, padding="same", dtype=dtype)(x)
         if conv_dropout:
-            x = layers.Dropout(conv_dropout)(x)
-    x = layers.Flatten()(x)
+            x = layers.Dropout(conv_dropout, dtype=dtype)(x)
+    x = layers.Flatten(dtype=dtype)(x)
     if dense_units:
-        x = _dense_unit(x, dense_units, batch_norm=True)
+        x = _dense_unit(x, dense_units, True, dtype)
     if dropout:
-        x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="proba")(x)
+        x = layers.Dropout(dropout, dtype=dtype)(x)
+    outputs = _output_layer(x, n_classes)
     return keras.Model(inputs, outputs, name="deep_cnn")
 
 

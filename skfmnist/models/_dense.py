@@ -85,6 +85,7 @@ class DenseClassifier(BaseKerasClassifier):
         n_iter_no_change=5,
         callbacks=None,
         jit_compile=False,
+        compute_dtype="float32",
         steps_per_execution=32,
         random_state=None,
         verbose=0,
@@ -104,6 +105,7 @@ class DenseClassifier(BaseKerasClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.jit_compile = jit_compile
+        self.compute_dtype = compute_dtype
         self.steps_per_execution = steps_per_execution
         self.random_state = random_state
         self.verbose = verbose

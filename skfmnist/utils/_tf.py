@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["import_keras", "configure_threads", "seeded", "tf_threads_from_env"]
+__all__ = ["import_keras", "configure_threads", "native_bfloat16", "seeded", "tf_threads_from_env"]
 
 #: Environment variables read before TensorFlow starts, so that worker
 #: processes can be given their share of the cores.
@@ -90,6 +90,44 @@ def configure_threads(intra_op=None, inter_op=None):
     except RuntimeError:  # TF already initialized its pools in this process
         return False
     return True
+
+
+#: CPU flags of native bfloat16 arithmetic (x86: AVX512-BF16, AMX; Arm: BF16).
+_BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}
+
+
+def native_bfloat16(cpuinfo="/proc/cpuinfo"):
+    """Whether training runs on a CPU with native bfloat16 arithmetic.
+
+    True when TensorFlow sees no GPU and the CPU flags (Linux'
+    ``/proc/cpuinfo``) name AVX512-BF16, AMX-BF16 or Arm's BF16.  False
+    elsewhere, including with a GPU and on systems without ``/proc``.
+
+    Parameters
+    ----------
+    cpuinfo : str, default="/proc/cpuinfo"
+        File to read the CPU flags from.
+
+    Returns
+    -------
+    native : bool
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            flags = {
+                flag
+                for line in f
+                if line.split(":", 1)[0].strip() in ("flags", "Features")
+                for flag in line.split(":", 1)[1].split()
+            }
+    except OSError:
+        return False
+    if not flags & _BF16_CPU_FLAGS:
+        return False
+    import_keras()
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")
 
 
 @contextmanager
