@@ -57,7 +57,8 @@ def _keras_model(name, n_train, epochs, n_classes=10):
 
     clf = _defaults(name)
     shape = (784,) if name == "dense" else (28, 28, 1)
-    model = clf._builder(shape, n_classes, **clf._network_params())
+    params = {**clf._network_params(), "compute_dtype": clf._resolved_compute_dtype()}
+    model = clf._builder(shape, n_classes, **params)
     steps = epochs * int(np.ceil(n_train / clf.batch_size))
     model = _builders.compile_classifier(
         model, optimizer=clf.optimizer, learning_rate=clf.learning_rate, weight_decay=clf.weight_decay,

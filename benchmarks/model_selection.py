@@ -8,7 +8,7 @@ set is never read.  One JSON line per configuration: its validation accuracy
 after every epoch, the wall time (including the per-epoch validation) and
 the seconds per epoch.
 
-Run the configurations that chose the current defaults (about 75 minutes on 2
+Run the configurations that chose the current defaults (about 100 minutes on 2
 cores), or your own::
 
     python benchmarks/model_selection.py > selection.jsonl
@@ -42,6 +42,10 @@ CONFIGS = [
     {"model": "cnn", "batch_norm": True, "augment": True, "batch_size": 256, "learning_rate": 0.002, "epochs": 24},
     {"model": "deep_cnn", "augment": True, "batch_size": 128, "learning_rate": 0.001, "epochs": 24},
     {"model": "deep_cnn", "augment": True, "batch_size": 256, "learning_rate": 0.002, "epochs": 24},
+    {"model": "deep_cnn", "augment": True, "batch_size": 256, "learning_rate": 0.002, "epochs": 24,
+     "compute_dtype": "bfloat16", "label_smoothing": 0.0},
+    {"model": "deep_cnn", "augment": True, "batch_size": 256, "learning_rate": 0.002, "epochs": 26,
+     "compute_dtype": "bfloat16", "label_smoothing": 0.1},
 ]
 
 

@@ -76,6 +76,12 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     def _network_params(self):
         """Check the architecture parameters; return the builder's keyword arguments."""
 
+    def _resolved_compute_dtype(self):
+        """``compute_dtype`` with "auto" resolved for this machine."""
+        if self.compute_dtype == "auto":
+            return "bfloat16" if native_bfloat16() else "float32"
+        return self.compute_dtype
+
     #: Builder function of :mod:`._builders` (``builder(input_shape, n_classes, **params)``).
     _builder = None
 
@@ -178,9 +184,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        compute_dtype = self.compute_dtype
-        if compute_dtype == "auto":
-            compute_dtype = "bfloat16" if native_bfloat16() else "float32"
+        compute_dtype = self._resolved_compute_dtype()
         network_params = {**self._network_params(), "compute_dtype": compute_dtype}
         X, batch_shape = flatten_images(X)
         X, y = validate_data(self, X, y, dtype=np.float32, ensure_all_finite=True)

@@ -197,7 +197,8 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         bfloat16 arithmetic (where the CPU has it natively) cut the seconds
         per epoch from 38.5 to 26-31, and 26 bfloat16 epochs with label
         smoothing 0.1 reached 94.0% in 689 s.  Without native bfloat16
-        ("auto" then trains in float32) 26 epochs take about 1.3x longer.
+        ("auto" then trains in float32) each epoch takes longer (1.2-1.5x
+        on that machine), so 26 epochs may exceed 15 minutes there.
 %(common_parameters)s
 
     Attributes
