@@ -366,14 +366,17 @@ def test_native_bfloat16_reads_the_cpu_flags(tmp_path):
     import tensorflow as tf
 
     no_gpu = not tf.config.list_physical_devices("GPU")  # with a GPU "auto" keeps float32
-    info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n\n")
+    def cpuinfo(name, text):  # one file per case: the answer is cached per file
+        (tmp_path / name).write_text(text)
+        return str(tmp_path / name)
+
+    info = cpuinfo("x86_bf16", "processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n\n")
     assert native_bfloat16(info) is no_gpu
-    info.write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")  # Arm
+    info = cpuinfo("arm_bf16", "processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
     assert native_bfloat16(info) is no_gpu
-    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    info = cpuinfo("x86_plain", "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
     assert native_bfloat16(info) is False
-    assert native_bfloat16(tmp_path / "missing") is False
+    assert native_bfloat16(str(tmp_path / "missing")) is False
 
 
 @pytest.mark.parametrize(

@@ -262,13 +262,13 @@ def build_deep_cnn(
         x = layer(x)
     for n_filters in filters:
         for _ in range(convs_per_block):
-            x = _conv_unit(x, n_filters, kernel_size, True, dtype)
+            x = _conv_unit(x, n_filters, kernel_size, batch_norm=True, dtype=dtype)
         x = layers.MaxPooling2D(2, padding="same", dtype=dtype)(x)
         if conv_dropout:
             x = layers.Dropout(conv_dropout, dtype=dtype)(x)
     x = layers.Flatten(dtype=dtype)(x)
     if dense_units:
-        x = _dense_unit(x, dense_units, True, dtype)
+        x = _dense_unit(x, dense_units, batch_norm=True, dtype=dtype)
     if dropout:
         x = layers.Dropout(dropout, dtype=dtype)(x)
     outputs = _output_layer(x, n_classes)

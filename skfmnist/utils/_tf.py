@@ -6,6 +6,7 @@ skfmnist (or loading data) stays cheap.
 
 # SPDX-License-Identifier: MIT
 
+import functools
 import os
 import random
 from contextlib import contextmanager
@@ -96,12 +97,15 @@ def configure_threads(intra_op=None, inter_op=None):
 _BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}
 
 
+@functools.lru_cache(maxsize=None)
 def native_bfloat16(cpuinfo="/proc/cpuinfo"):
     """Whether training runs on a CPU with native bfloat16 arithmetic.
 
     True when TensorFlow sees no GPU and the CPU flags (Linux'
     ``/proc/cpuinfo``) name AVX512-BF16, AMX-BF16 or Arm's BF16.  False
     elsewhere, including with a GPU and on systems without ``/proc``.
+    Cached per file: neither the CPU nor TensorFlow's devices change within
+    a process, and every ``fit`` with ``compute_dtype="auto"`` asks.
 
     Parameters
     ----------
