@@ -349,7 +349,7 @@ def test_auto_compute_dtype_follows_the_hardware(native, toy, monkeypatch):
     import skfmnist.models._base as base
 
     X, y = toy
-    monkeypatch.setattr(base, "native_bfloat16", lambda: native)
+    monkeypatch.setattr(base, "prefers_bfloat16", lambda: native)
     clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=1, compute_dtype="auto", random_state=0).fit(X, y)
     expected = "bfloat16" if native else "float32"
     assert clf.compute_dtype == "auto"  # the parameter is left as given
@@ -359,24 +359,28 @@ def test_auto_compute_dtype_follows_the_hardware(native, toy, monkeypatch):
     assert DenseClassifier(epochs=1, compute_dtype="bfloat16").fit(X, y).compute_dtype_ == "bfloat16"
 
 
-def test_native_bfloat16_reads_the_cpu_flags(tmp_path):
-    from skfmnist.utils._tf import import_keras, native_bfloat16
+def test_prefers_bfloat16_reads_the_cpu_vendor_and_flags(tmp_path):
+    from skfmnist.utils._tf import import_keras, prefers_bfloat16
 
     import_keras()
     import tensorflow as tf
 
     no_gpu = not tf.config.list_physical_devices("GPU")  # with a GPU "auto" keeps float32
-    def cpuinfo(name, text):  # one file per case: the answer is cached per file
-        (tmp_path / name).write_text(text)
+
+    def cpuinfo(name, vendor, flags):  # one file per case: the answer is cached per file
+        cpu = f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: {flags}\n\n"
+        (tmp_path / name).write_text(cpu + cpu.replace(": 0", ": 1"))
         return str(tmp_path / name)
 
-    info = cpuinfo("x86_bf16", "processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n\n")
-    assert native_bfloat16(info) is no_gpu
-    info = cpuinfo("arm_bf16", "processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
-    assert native_bfloat16(info) is no_gpu
-    info = cpuinfo("x86_plain", "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
-    assert native_bfloat16(info) is False
-    assert native_bfloat16(str(tmp_path / "missing")) is False
+    # measured faster: AMD with AVX512-BF16; Intel's documented fast path: AMX
+    assert prefers_bfloat16(cpuinfo("amd_bf16", "AuthenticAMD", "fpu sse2 avx512f avx512_bf16")) is no_gpu
+    assert prefers_bfloat16(cpuinfo("intel_amx", "GenuineIntel", "avx512_bf16 amx_bf16 amx_tile")) is no_gpu
+    # measured slower: Intel with AVX512-BF16 but no AMX; never: no bf16 flag, unmeasured Arm
+    assert prefers_bfloat16(cpuinfo("intel_bf16", "GenuineIntel", "fpu avx512f avx512_bf16 avx512_fp16")) is False
+    assert prefers_bfloat16(cpuinfo("amd_plain", "AuthenticAMD", "fpu sse2 avx2 avx512f")) is False
+    (tmp_path / "arm").write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
+    assert prefers_bfloat16(str(tmp_path / "arm")) is False
+    assert prefers_bfloat16(str(tmp_path / "missing")) is False
 
 
 @pytest.mark.parametrize(

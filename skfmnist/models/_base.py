@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..exceptions import TrainingError
 from ..preprocessing import flatten_images
-from ..utils._tf import import_keras, native_bfloat16, seeded
+from ..utils._tf import import_keras, prefers_bfloat16, seeded
 from . import _builders, _callbacks, _scikeras
 
 __all__ = ["BaseKerasClassifier"]
@@ -79,7 +79,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     def _resolved_compute_dtype(self):
         """``compute_dtype`` with "auto" resolved for this machine."""
         if self.compute_dtype == "auto":
-            return "bfloat16" if native_bfloat16() else "float32"
+            return "bfloat16" if prefers_bfloat16() else "float32"
         return self.compute_dtype
 
     #: Builder function of :mod:`._builders` (``builder(input_shape, n_classes, **params)``).
@@ -369,11 +369,14 @@ _COMMON_PARAMETERS = """\
     compute_dtype : {"float32", "bfloat16", "auto"}, default="%(compute_dtype)s"
         Arithmetic of the hidden layers.  "bfloat16" is Keras' mixed
         precision: bfloat16 computations, float32 weights and optimizer,
-        float32 softmax output and probabilities.  It pays only on hardware
-        with native bfloat16 (CPUs with AVX512-BF16 or AMX, recent GPUs);
-        elsewhere it is emulated and slower.  "auto" uses "bfloat16" when
-        training on a CPU with native bfloat16 and no GPU is visible, and
-        "float32" otherwise (``compute_dtype_`` tells which).  See
+        float32 softmax output and probabilities.  Whether it is faster
+        depends on the CPU, not only on its flags: measured 1.15-1.45x
+        faster on an AMD EPYC with AVX512-BF16, 1.4-1.5x slower on an
+        Intel Xeon with AVX512-BF16 but no AMX.  "auto" uses "bfloat16"
+        when no GPU is visible and the CPU is an AMD one with AVX512-BF16
+        or has AMX-BF16, and "float32" otherwise (``compute_dtype_`` tells
+        which), so results with "auto" depend on the machine; pass
+        "float32" for the same arithmetic everywhere.  See
         benchmarks/RESULTS.md for its speed and accuracy on Fashion-MNIST.
     steps_per_execution : int, default=32
         Training batches run per call into TensorFlow.  More batches per
