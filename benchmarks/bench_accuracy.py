@@ -215,10 +215,15 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="override every model's epochs (default: its own)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--out", default=None, help="write the 'accuracy' section of this Markdown file")
-    parser.add_argument("--plot", default=None, help="accuracy-vs-time PNG (default: next to --out; none without --out)")
+    parser.add_argument(
+        "--plot", default=None, help="accuracy-vs-time PNG (default: next to --out; none without --out)"
+    )
     parser.add_argument("--json", default=None, help="also write every run (with its curve) as JSON, after each run")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the runs already in --json (same settings) and run only the missing ones")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in --json (same settings) and run only the missing ones",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.epochs, args.seeds = 600, 200, 1, "0,1"
@@ -240,11 +245,16 @@ def main(argv=None):
             run = done.get((name, seed))
             if run is None:
                 run = run_one(name, seed, X, y, X_test, y_test, epochs=args.epochs)
-            print(f"{name} random_state={seed}: {run['accuracy']:.2f}% in {run['train_s']:.0f} s "
-                  f"({run['epochs']} epochs)", flush=True)
+            print(
+                f"{name} random_state={seed}: {run['accuracy']:.2f}% in {run['train_s']:.0f} s "
+                f"({run['epochs']} epochs)",
+                flush=True,
+            )
             runs.append(run)
             if args.json:
-                _save_runs(args.json, settings, list(done.values()) + [r for r in runs if (r["model"], r["seed"]) not in done])
+                _save_runs(
+                    args.json, settings, list(done.values()) + [r for r in runs if (r["model"], r["seed"]) not in done]
+                )
 
     settings = json.dumps(settings)
     command = ("python benchmarks/bench_accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()

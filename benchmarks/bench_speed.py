@@ -6,7 +6,7 @@ Run all (writes benchmarks/RESULTS.md and benchmarks/accuracy_vs_time.png)::
 
     python benchmarks/bench_speed.py --out benchmarks/RESULTS.md
 
-Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,accuracy``; the
+Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,dtype,accuracy``; the
 last one runs ``bench_accuracy.py`` (test accuracy after every epoch against
 training seconds, over 3 seeds), which owns its own section of RESULTS.md.
 ``--quick`` runs everything at a tiny size (the smoke test in
@@ -24,7 +24,6 @@ import os
 import subprocess
 import sys
 import time
-
 from pathlib import Path
 
 import numpy as np
@@ -162,13 +161,29 @@ def bench_peer(Xs, y, Xts, epochs, repeats):
     rows = []
     for name, module, shape in (("dense", dense_module, (784,)), ("cnn", cnn_module, (1, 28, 28))):
         batch = _defaults(name).batch_size
-        net = NeuralNetClassifier(module, max_epochs=epochs, batch_size=batch, optimizer=torch.optim.Adam, lr=1e-3,
-                                  criterion=nn.CrossEntropyLoss, train_split=None, verbose=0, iterator_train__shuffle=True)
+        net = NeuralNetClassifier(
+            module,
+            max_epochs=epochs,
+            batch_size=batch,
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            criterion=nn.CrossEntropyLoss,
+            train_split=None,
+            verbose=0,
+            iterator_train__shuffle=True,
+        )
         Xp, Xtp = Xs.reshape(-1, *shape), Xts.reshape(-1, *shape)
         fit_s = _best(lambda: net.fit(Xp, y.astype(np.int64)), repeats)
         pred_s = _best(lambda: net.predict(Xtp), repeats + 1)
-        rows.append({"model": name, "skorch_train_img_s": len(y) * epochs / fit_s, "skorch_predict_img_s": len(Xts) / pred_s,
-                     "torch_threads": torch.get_num_threads(), "skorch_params": sum(p.numel() for p in net.module_.parameters() if p.requires_grad)})
+        rows.append(
+            {
+                "model": name,
+                "skorch_train_img_s": len(y) * epochs / fit_s,
+                "skorch_predict_img_s": len(Xts) / pred_s,
+                "torch_threads": torch.get_num_threads(),
+                "skorch_params": sum(p.numel() for p in net.module_.parameters() if p.requires_grad),
+            }
+        )
     return rows
 
 
@@ -205,14 +220,21 @@ def bench_grid(n_train, epochs):
         for n_jobs in (1, 2):
             if n_jobs > 1:
                 get_reusable_executor().shutdown(wait=True)
-            search = GridSearchCV(make_model_pipeline(name, epochs=epochs[name], random_state=0), grid,
-                                  cv=StratifiedKFold(3, shuffle=True, random_state=0), n_jobs=n_jobs, refit=False)
+            search = GridSearchCV(
+                make_model_pipeline(name, epochs=epochs[name], random_state=0),
+                grid,
+                cv=StratifiedKFold(3, shuffle=True, random_state=0),
+                n_jobs=n_jobs,
+                refit=False,
+            )
             start = time.perf_counter()
             search.fit(X, y)
             res = search.cv_results_
-            out[n_jobs] = {"seconds": time.perf_counter() - start,
-                           "work_s": 3 * float(np.sum(res["mean_fit_time"] + res["mean_score_time"])),
-                           "mean_test_score": res["mean_test_score"].round(4).tolist()}
+            out[n_jobs] = {
+                "seconds": time.perf_counter() - start,
+                "work_s": 3 * float(np.sum(res["mean_fit_time"] + res["mean_score_time"])),
+                "mean_test_score": res["mean_test_score"].round(4).tolist(),
+            }
         out["speedup"] = out[1]["seconds"] / out[2]["seconds"]
         out["bound"] = 2 * out[1]["work_s"] / out[2]["work_s"]
         out["not_in_fits_s"] = out[2]["seconds"] - out[2]["work_s"] / 2
@@ -271,11 +293,67 @@ def bench_epochs(Xs, y, epochs, rounds=2):
     rows = []
     for pipeline, clock in clocks.items():
         seconds, idle = (np.array(v) for v in zip(*clock.rows))
-        rows.append({"pipeline": pipeline, "total": float(seconds.sum()), "median": float(np.median(seconds)),
-                     "min": float(seconds.min()), "max": float(seconds.max()),
-                     "idle_slowest": float(idle[seconds.argmax()]), "idle": float(np.median(idle)),
-                     "each": ", ".join(f"{v:.1f}" for v in seconds)})
+        rows.append(
+            {
+                "pipeline": pipeline,
+                "total": float(seconds.sum()),
+                "median": float(np.median(seconds)),
+                "min": float(seconds.min()),
+                "max": float(seconds.max()),
+                "idle_slowest": float(idle[seconds.argmax()]),
+                "idle": float(np.median(idle)),
+                "each": ", ".join(f"{v:.1f}" for v in seconds),
+            }
+        )
     return rows
+
+
+def _bf16_cpu():
+    """The CPU facts that ``compute_dtype="auto"`` decides on."""
+    from skfmnist.utils._tf import _cpu_info, prefers_bfloat16
+
+    try:
+        vendor, flags = _cpu_info("/proc/cpuinfo")
+    except OSError:
+        vendor, flags = "unknown", set()
+    bf16 = sorted(flags & {"avx512_bf16", "amx_bf16", "amx_tile", "bf16"}) or ["none"]
+    return {
+        "vendor": vendor or "unknown",
+        "bf16_flags": " ".join(bf16),
+        "auto": "bfloat16" if prefers_bfloat16() else "float32",
+    }
+
+
+def bench_dtype(n_train, epochs, rounds=2):
+    """Seconds per epoch of the CNN pipelines in float32 and in bfloat16.
+
+    ``rounds`` fits of ``epochs`` epochs on ``n_train`` images per dtype and
+    model, taking turns; the first epoch of each fit (which also builds the
+    training function) is left out of the median.
+    """
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
+    X, y = X[:n_train], y[:n_train]
+    dtypes = ("float32", "bfloat16")
+    rows = []
+    for name in ("cnn", "deep_cnn"):
+        seconds = {dtype: [] for dtype in dtypes}
+        for _ in range(rounds):
+            for dtype in dtypes:
+                pipe = make_model_pipeline(name, epochs=epochs, compute_dtype=dtype, random_state=0).fit(X, y)
+                seconds[dtype] += list(
+                    np.diff([0.0, *pipe[-1].history_["time"]])[1:] if epochs > 1 else pipe[-1].history_["time"]
+                )
+        med = {dtype: float(np.median(v)) for dtype, v in seconds.items()}
+        rows.append(
+            {
+                "model": name,
+                "float32": med["float32"],
+                "bfloat16": med["bfloat16"],
+                "speedup": med["float32"] / med["bfloat16"],
+                "each": "; ".join(f"{d}: " + ", ".join(f"{v:.1f}" for v in seconds[d]) for d in dtypes),
+            }
+        )
+    return {"cpu": _bf16_cpu(), "rows": rows}
 
 
 def bench_memory(n_train, epochs):
@@ -299,8 +377,14 @@ def bench_memory(n_train, epochs):
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         base, peak = (int(v) for v in out.stdout.split()[-2:])
-        rows.append({"model": name, "peak_rss_mb": peak / 1024, "rss_before_fit_mb": base / 1024,
-                     "fit_added_mb": (peak - base) / 1024})
+        rows.append(
+            {
+                "model": name,
+                "peak_rss_mb": peak / 1024,
+                "rss_before_fit_mb": base / 1024,
+                "fit_added_mb": (peak - base) / 1024,
+            }
+        )
     return rows
 
 
@@ -309,6 +393,7 @@ SECTIONS = {
     "speed-grid": "## Speed: grid search",
     "speed-memory": "## Memory",
     "speed-epochs": "## Speed: input pipeline, seconds per epoch (CNN)",
+    "speed-dtype": "## Speed: float32 against bfloat16 (compute_dtype)",
 }
 
 
@@ -324,112 +409,247 @@ def render(results, command):
     if "overhead" in results:
         lines = sections["speed-overhead"] = [SECTIONS["speed-overhead"], ""] + head
         rows = results["overhead"]
-        lines += ["### 1. Wrapper overhead (ratios first; target fit <= 1.05, predict <= 1.10)", "",
-                  "`Pipeline.fit` (validation, scaling, building and compiling the network, training) against "
-                  "building and compiling the same network in plain Keras and `model.fit` on the already "
-                  "scaled float32 arrays; `Pipeline.predict` against `model.predict(...).argmax(1)`.", "",
-                  table(rows, [("model", ("model", "{}")), ("fit ratio", ("fit_ratio", "{:.3f}")),
-                                ("predict ratio", ("predict_ratio", "{:.3f}")), ("skfmnist fit s", ("fit_s", "{:.2f}")),
-                                ("Keras fit s", ("keras_fit_s", "{:.2f}")), ("skfmnist predict s", ("predict_s", "{:.3f}")),
-                                ("Keras predict s", ("keras_predict_s", "{:.3f}"))])]
+        lines += [
+            "### 1. Wrapper overhead (ratios first; target fit <= 1.05, predict <= 1.10)",
+            "",
+            "`Pipeline.fit` (validation, scaling, building and compiling the network, training) against "
+            "building and compiling the same network in plain Keras and `model.fit` on the already "
+            "scaled float32 arrays; `Pipeline.predict` against `model.predict(...).argmax(1)`.",
+            "",
+            table(
+                rows,
+                [
+                    ("model", ("model", "{}")),
+                    ("fit ratio", ("fit_ratio", "{:.3f}")),
+                    ("predict ratio", ("predict_ratio", "{:.3f}")),
+                    ("skfmnist fit s", ("fit_s", "{:.2f}")),
+                    ("Keras fit s", ("keras_fit_s", "{:.2f}")),
+                    ("skfmnist predict s", ("predict_s", "{:.3f}")),
+                    ("Keras predict s", ("keras_predict_s", "{:.3f}")),
+                ],
+            ),
+        ]
     if results.get("peer"):
         ours = {r["model"]: r for r in results["overhead"]}
-        rows = [{**p, **ours[p["model"]],
-                 "train_vs_skorch": ours[p["model"]]["train_img_s"] / p["skorch_train_img_s"],
-                 "predict_vs_skorch": ours[p["model"]]["predict_img_s"] / p["skorch_predict_img_s"]}
-                for p in results["peer"]]
-        lines += ["### 2. Throughput against peers (images/s; target >= 1.2x skorch and >= plain Keras)", "",
-                  "The same network (built from the pipeline's default parameters; trainable parameters "
-                  "listed for both), batch size, optimizer (Adam, lr 1e-3) and data in all three. Plain Keras "
-                  "is compiled exactly like the estimator (same schedule and `steps_per_execution`).", "",
-                  table(rows, [("model", ("model", "{}")), ("train vs skorch", ("train_vs_skorch", "{:.2f}x")),
-                                ("predict vs skorch", ("predict_vs_skorch", "{:.2f}x")),
-                                ("skfmnist train", ("train_img_s", "{:,.0f}")), ("Keras train", ("keras_train_img_s", "{:,.0f}")),
-                                ("skorch train", ("skorch_train_img_s", "{:,.0f}")), ("skfmnist predict", ("predict_img_s", "{:,.0f}")),
-                                ("Keras predict", ("keras_predict_img_s", "{:,.0f}")), ("skorch predict", ("skorch_predict_img_s", "{:,.0f}")),
-                                ("batch", ("batch_size", "{}")), ("params", ("params", "{:,}")), ("skorch params", ("skorch_params", "{:,}"))])]
+        rows = [
+            {
+                **p,
+                **ours[p["model"]],
+                "train_vs_skorch": ours[p["model"]]["train_img_s"] / p["skorch_train_img_s"],
+                "predict_vs_skorch": ours[p["model"]]["predict_img_s"] / p["skorch_predict_img_s"],
+            }
+            for p in results["peer"]
+        ]
+        lines += [
+            "### 2. Throughput against peers (images/s; target >= 1.2x skorch and >= plain Keras)",
+            "",
+            "The same network (built from the pipeline's default parameters; trainable parameters "
+            "listed for both), batch size, optimizer (Adam, lr 1e-3) and data in all three. Plain Keras "
+            "is compiled exactly like the estimator (same schedule and `steps_per_execution`).",
+            "",
+            table(
+                rows,
+                [
+                    ("model", ("model", "{}")),
+                    ("train vs skorch", ("train_vs_skorch", "{:.2f}x")),
+                    ("predict vs skorch", ("predict_vs_skorch", "{:.2f}x")),
+                    ("skfmnist train", ("train_img_s", "{:,.0f}")),
+                    ("Keras train", ("keras_train_img_s", "{:,.0f}")),
+                    ("skorch train", ("skorch_train_img_s", "{:,.0f}")),
+                    ("skfmnist predict", ("predict_img_s", "{:,.0f}")),
+                    ("Keras predict", ("keras_predict_img_s", "{:,.0f}")),
+                    ("skorch predict", ("skorch_predict_img_s", "{:,.0f}")),
+                    ("batch", ("batch_size", "{}")),
+                    ("params", ("params", "{:,}")),
+                    ("skorch params", ("skorch_params", "{:,}")),
+                ],
+            ),
+        ]
     elif "peer" in results:
-        lines += ["### 2. Throughput against peers", "", "skorch/torch not installed (`pip install -e '.[bench]'`): not measured.", ""]
+        lines += [
+            "### 2. Throughput against peers",
+            "",
+            "skorch/torch not installed (`pip install -e '.[bench]'`): not measured.",
+            "",
+        ]
     if "machine_gflops" in results and "overhead" in results:
         g = results["machine_gflops"]
-        rows = [{"model": r["model"], "mflops": r["flops_per_image"] / 1e6,
-                 "train_frac": 3 * r["flops_per_image"] * r["train_img_s"] / (g * 1e9),
-                 "predict_frac": r["flops_per_image"] * r["predict_img_s"] / (g * 1e9)} for r in results["overhead"]]
-        lines += [f"### 3. Distance to the machine's limit (numpy float32 matmul: {g:.0f} GFLOP/s)", "",
-                  "Fraction = FLOPs per image (forward; training counted as 3x forward) x images/s / matmul rate.", "",
-                  table(rows, [("model", ("model", "{}")), ("forward MFLOP/image", ("mflops", "{:.2f}")),
-                                ("training fraction", ("train_frac", "{:.1%}")), ("inference fraction", ("predict_frac", "{:.1%}"))])]
+        rows = [
+            {
+                "model": r["model"],
+                "mflops": r["flops_per_image"] / 1e6,
+                "train_frac": 3 * r["flops_per_image"] * r["train_img_s"] / (g * 1e9),
+                "predict_frac": r["flops_per_image"] * r["predict_img_s"] / (g * 1e9),
+            }
+            for r in results["overhead"]
+        ]
+        lines += [
+            f"### 3. Distance to the machine's limit (numpy float32 matmul: {g:.0f} GFLOP/s)",
+            "",
+            "Fraction = FLOPs per image (forward; training counted as 3x forward) x images/s / matmul rate.",
+            "",
+            table(
+                rows,
+                [
+                    ("model", ("model", "{}")),
+                    ("forward MFLOP/image", ("mflops", "{:.2f}")),
+                    ("training fraction", ("train_frac", "{:.1%}")),
+                    ("inference fraction", ("predict_frac", "{:.1%}")),
+                ],
+            ),
+        ]
     if "grid" in results:
         lines = sections["speed-grid"] = [SECTIONS["speed-grid"], ""] + head
         rows = results["grid"]
         settings = results["settings"]
-        lines += ["### 4. Grid search (4 candidates x 3 folds; target n_jobs=2 >= 1.5x n_jobs=1)", "",
-                  f"`GridSearchCV` of each pipeline, stratified 3-fold, on {settings['grid_train']:,} training "
-                  "images; n_jobs=2 starts two loky worker processes (TensorFlow imported in each, 1 intra-op "
-                  "and 1 inter-op thread each), n_jobs=1 runs TensorFlow with 2 threads in this process. "
-                  "*Work* is the summed fit + score seconds of the 12 fits; *bound* = 2 x serial work / "
-                  "parallel work is the best speed-up two processes could reach with these per-fit times "
-                  "(a fit on one thread against the same fit on two); *not in fits* is the n_jobs=2 wall "
-                  "time minus half its work (worker start-up, dispatch, imbalance).", "",
-                  table([{**r, "grid_s": ", ".join(f"{k} in {v}" for k, v in r["grid"].items()),
-                          "s1": r[1]["seconds"], "s2": r[2]["seconds"], "w1": r[1]["work_s"], "w2": r[2]["work_s"]}
-                         for r in rows],
-                        [("model", ("model", "{}")), ("speed-up", ("speedup", "**{:.2f}x**")),
-                         ("bound", ("bound", "{:.2f}x")), ("n_jobs=1 s", ("s1", "{:.1f}")), ("n_jobs=2 s", ("s2", "{:.1f}")),
-                         ("work n_jobs=1 s", ("w1", "{:.1f}")), ("work n_jobs=2 s", ("w2", "{:.1f}")),
-                         ("not in fits s", ("not_in_fits_s", "{:.1f}")), ("epochs/fit", ("epochs", "{}")),
-                         ("grid", ("grid_s", "{}"))])]
+        lines += [
+            "### 4. Grid search (4 candidates x 3 folds; target n_jobs=2 >= 1.5x n_jobs=1)",
+            "",
+            f"`GridSearchCV` of each pipeline, stratified 3-fold, on {settings['grid_train']:,} training "
+            "images; n_jobs=2 starts two loky worker processes (TensorFlow imported in each, 1 intra-op "
+            "and 1 inter-op thread each), n_jobs=1 runs TensorFlow with 2 threads in this process. "
+            "*Work* is the summed fit + score seconds of the 12 fits; *bound* = 2 x serial work / "
+            "parallel work is the best speed-up two processes could reach with these per-fit times "
+            "(a fit on one thread against the same fit on two); *not in fits* is the n_jobs=2 wall "
+            "time minus half its work (worker start-up, dispatch, imbalance).",
+            "",
+            table(
+                [
+                    {
+                        **r,
+                        "grid_s": ", ".join(f"{k} in {v}" for k, v in r["grid"].items()),
+                        "s1": r[1]["seconds"],
+                        "s2": r[2]["seconds"],
+                        "w1": r[1]["work_s"],
+                        "w2": r[2]["work_s"],
+                    }
+                    for r in rows
+                ],
+                [
+                    ("model", ("model", "{}")),
+                    ("speed-up", ("speedup", "**{:.2f}x**")),
+                    ("bound", ("bound", "{:.2f}x")),
+                    ("n_jobs=1 s", ("s1", "{:.1f}")),
+                    ("n_jobs=2 s", ("s2", "{:.1f}")),
+                    ("work n_jobs=1 s", ("w1", "{:.1f}")),
+                    ("work n_jobs=2 s", ("w2", "{:.1f}")),
+                    ("not in fits s", ("not_in_fits_s", "{:.1f}")),
+                    ("epochs/fit", ("epochs", "{}")),
+                    ("grid", ("grid_s", "{}")),
+                ],
+            ),
+        ]
         for r in rows:
-            lines.append(f"- {r['model']}: same mean test scores as serial: {r['same_scores']} "
-                         f"(n_jobs=1: {r[1]['mean_test_score']}, n_jobs=2: {r[2]['mean_test_score']}).")
-        lines += ["", "Convolutions can round differently with a different thread count, so CNN scores may "
-                  "differ in the last digits between the 1-thread workers and the 2-thread serial run; the "
-                  "dense network is bitwise identical (tests/test_parallel.py).", ""]
+            lines.append(
+                f"- {r['model']}: same mean test scores as serial: {r['same_scores']} "
+                f"(n_jobs=1: {r[1]['mean_test_score']}, n_jobs=2: {r[2]['mean_test_score']})."
+            )
+        lines += [
+            "",
+            "Convolutions can round differently with a different thread count, so CNN scores may "
+            "differ in the last digits between the 1-thread workers and the 2-thread serial run; the "
+            "dense network is bitwise identical (tests/test_parallel.py).",
+            "",
+        ]
     if "memory" in results:
         lines = sections["speed-memory"] = [SECTIONS["speed-memory"], ""] + head
-        lines += ["### 5. Memory (peak RSS of a fit, fresh process)", "",
-                  table(results["memory"], [("model", ("model", "{}")), ("peak RSS MB", ("peak_rss_mb", "{:.0f}")),
-                                             ("peak before fit MB (data + TensorFlow loaded)", ("rss_before_fit_mb", "{:.0f}")),
-                                             ("added by fit MB", ("fit_added_mb", "{:.0f}"))]),
-                  "A float64 copy of the 60,000 x 784 images would be 376 MB; the float32 one the network needs is 188 MB.", ""]
+        lines += [
+            "### 5. Memory (peak RSS of a fit, fresh process)",
+            "",
+            table(
+                results["memory"],
+                [
+                    ("model", ("model", "{}")),
+                    ("peak RSS MB", ("peak_rss_mb", "{:.0f}")),
+                    ("peak before fit MB (data + TensorFlow loaded)", ("rss_before_fit_mb", "{:.0f}")),
+                    ("added by fit MB", ("fit_added_mb", "{:.0f}")),
+                ],
+            ),
+            "A float64 copy of the 60,000 x 784 images would be 376 MB; the float32 one the network needs is 188 MB.",
+            "",
+        ]
     if "epochs" in results:
         lines = sections["speed-epochs"] = [SECTIONS["speed-epochs"], ""] + head
-        lines += ["### 6. Input pipeline (seconds per epoch)", "",
-                  "The default CNN network, trained on the same scaled arrays through Keras' own pipeline for "
-                  "NumPy inputs (`model.fit(X, y)`, tf.data autotuning on) and through skfmnist's "
-                  f"(`skfmnist/models/_input.py`, autotuning off): 2 fits of {results['settings']['epoch_epochs']} "
-                  "epochs with each, taking turns (Keras, skfmnist, Keras, skfmnist). Idle is the share of all cores' time spent idle during an "
-                  "epoch (`/proc/stat`): a stalled epoch does the same work with the cores idle for the rest. "
-                  "The first epoch of each fit also builds the training function.", "",
-                  table(results["epochs"], [("pipeline", ("pipeline", "{}")), ("total s", ("total", "{:.1f}")),
-                                            ("median s / epoch", ("median", "{:.1f}")),
-                                            ("min s", ("min", "{:.1f}")), ("max s", ("max", "{:.1f}")),
-                                            ("median idle share", ("idle", "{:.0%}")),
-                                            ("idle share, slowest epoch", ("idle_slowest", "{:.0%}")),
-                                            ("every epoch, s", ("each", "{}"))])]
+        lines += [
+            "### 6. Input pipeline (seconds per epoch)",
+            "",
+            "The default CNN network, trained on the same scaled arrays through Keras' own pipeline for "
+            "NumPy inputs (`model.fit(X, y)`, tf.data autotuning on) and through skfmnist's "
+            f"(`skfmnist/models/_input.py`, autotuning off): 2 fits of {results['settings']['epoch_epochs']} "
+            "epochs with each, taking turns (Keras, skfmnist, Keras, skfmnist). "
+            "Idle is the share of all cores' time spent idle during an "
+            "epoch (`/proc/stat`): a stalled epoch does the same work with the cores idle for the rest. "
+            "The first epoch of each fit also builds the training function.",
+            "",
+            table(
+                results["epochs"],
+                [
+                    ("pipeline", ("pipeline", "{}")),
+                    ("total s", ("total", "{:.1f}")),
+                    ("median s / epoch", ("median", "{:.1f}")),
+                    ("min s", ("min", "{:.1f}")),
+                    ("max s", ("max", "{:.1f}")),
+                    ("median idle share", ("idle", "{:.0%}")),
+                    ("idle share, slowest epoch", ("idle_slowest", "{:.0%}")),
+                    ("every epoch, s", ("each", "{}")),
+                ],
+            ),
+        ]
+    if "dtype" in results:
+        cpu = results["dtype"]["cpu"]
+        lines = sections["speed-dtype"] = [SECTIONS["speed-dtype"], ""] + head
+        lines += [
+            "### 7. float32 against bfloat16 mixed precision (seconds per epoch)",
+            "",
+            f'Each pipeline fitted with `compute_dtype="float32"` and `"bfloat16"`, taking turns '
+            f"({results['settings']['dtype_epochs']} epochs on {results['settings']['dtype_train']} images per fit); "
+            "median seconds per epoch, the first epoch of each fit (which builds the training function) left out. "
+            f'This CPU: vendor {cpu["vendor"]}, bfloat16 flags: {cpu["bf16_flags"]}; `compute_dtype="auto"` '
+            f"resolves to **{cpu['auto']}** here.",
+            "",
+            table(
+                results["dtype"]["rows"],
+                [
+                    ("model", ("model", "{}")),
+                    ("bfloat16 speed-up (float32 s / bfloat16 s)", ("speedup", "{:.2f}x")),
+                    ("float32 s / epoch", ("float32", "{:.2f}")),
+                    ("bfloat16 s / epoch", ("bfloat16", "{:.2f}")),
+                    ("every epoch, s", ("each", "{}")),
+                ],
+            ),
+        ]
     return {name: "\n".join(lines) + "\n" for name, lines in sections.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="overhead,peer,limit,grid,memory,epochs,accuracy")
+    parser.add_argument("--only", default="overhead,peer,limit,grid,memory,epochs,dtype,accuracy")
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--n-test", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--grid-train", type=int, default=10000)
-    parser.add_argument("--grid-epochs", default="dense=10,cnn=3",
-                        help="epochs of each grid-search fit per model (a search of 1-epoch fits measures process start-up)")
-    parser.add_argument("--epoch-epochs", type=int, default=6,
-                        help="epochs of each of the 2 fits per pipeline in the input-pipeline part")
+    parser.add_argument(
+        "--grid-epochs",
+        default="dense=10,cnn=3",
+        help="epochs of each grid-search fit per model (a search of 1-epoch fits measures process start-up)",
+    )
+    parser.add_argument(
+        "--epoch-epochs",
+        type=int,
+        default=6,
+        help="epochs of each of the 2 fits per pipeline in the input-pipeline part",
+    )
+    parser.add_argument("--dtype-train", type=int, default=15360, help="training images of the float32 / bfloat16 part")
+    parser.add_argument("--dtype-epochs", type=int, default=3, help="epochs of each fit in the float32 / bfloat16 part")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--out", default=None, help="write the Markdown results here")
     args = parser.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.repeats, args.grid_train, args.grid_epochs = 600, 200, 1, 300, "dense=1,cnn=1"
-        args.epoch_epochs = 2
+        args.epoch_epochs, args.dtype_train, args.dtype_epochs = 2, 256, 2
     parts = set(args.only.split(","))
-    unknown = parts - {"overhead", "peer", "limit", "grid", "memory", "epochs", "accuracy"}
+    unknown = parts - {"overhead", "peer", "limit", "grid", "memory", "epochs", "dtype", "accuracy"}
     if unknown:
         parser.error(f"--only: unknown parts {', '.join(sorted(unknown))}")
     if "peer" in parts or "limit" in parts:
@@ -440,7 +660,22 @@ def main(argv=None):
         parser.error(f"--grid-epochs: expected e.g. dense=10,cnn=3, got {args.grid_epochs!r}")
     if set(grid_epochs) != set(GRIDS):
         parser.error(f"--grid-epochs: give epochs for exactly {', '.join(GRIDS)}")
-    results = {"settings": {k: getattr(args, k) for k in ("n_train", "n_test", "epochs", "repeats", "grid_train", "grid_epochs", "epoch_epochs")}}
+    results = {
+        "settings": {
+            k: getattr(args, k)
+            for k in (
+                "n_train",
+                "n_test",
+                "epochs",
+                "repeats",
+                "grid_train",
+                "grid_epochs",
+                "epoch_epochs",
+                "dtype_train",
+                "dtype_epochs",
+            )
+        }
+    }
     Xs, y, Xts, _ = _data(args.n_train, args.n_test)
     if "overhead" in parts:
         results["overhead"] = bench_overhead(Xs, y, Xts, args.epochs, args.repeats)
@@ -454,6 +689,8 @@ def main(argv=None):
         results["memory"] = bench_memory(args.n_train, args.epochs)
     if "epochs" in parts:
         results["epochs"] = bench_epochs(Xs, y, args.epoch_epochs, rounds=1 if args.quick else 2)
+    if "dtype" in parts:
+        results["dtype"] = bench_dtype(args.dtype_train, args.dtype_epochs, rounds=1 if args.quick else 2)
     command = "python benchmarks/bench_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if parts - {"accuracy"}:
         for name, text in render(results, command.strip()).items():

@@ -29,7 +29,9 @@ def _cv_folds(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 0 (no cross-validation) or a number of folds >= 2, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected 0 (no cross-validation) or a number of folds >= 2, got {text!r}"
+        ) from None
     if value == 1 or value < 0:
         raise argparse.ArgumentTypeError(f"expected 0 (no cross-validation) or a number of folds >= 2, got {value}")
     return value
@@ -67,35 +69,60 @@ def build_parser():
             "difference, and write a report directory."
         ),
     )
-    cmp_.add_argument("--models", type=_model_list, default=None, help="comma-separated: dense,cnn,deep_cnn (default: all)")
-    cmp_.add_argument("--epochs", type=_positive_int, default=None, help="epochs for every model (default: each model's own)")
-    cmp_.add_argument("--train-size", type=_positive_int, default=None, help="stratified subset of the 60,000 training images")
-    cmp_.add_argument("--test-size", type=_positive_int, default=None, help="stratified subset of the 10,000 test images")
+    cmp_.add_argument(
+        "--models", type=_model_list, default=None, help="comma-separated: dense,cnn,deep_cnn (default: all)"
+    )
+    cmp_.add_argument(
+        "--epochs", type=_positive_int, default=None, help="epochs for every model (default: each model's own)"
+    )
+    cmp_.add_argument(
+        "--train-size", type=_positive_int, default=None, help="stratified subset of the 60,000 training images"
+    )
+    cmp_.add_argument(
+        "--test-size", type=_positive_int, default=None, help="stratified subset of the 10,000 test images"
+    )
     grid = cmp_.add_mutually_exclusive_group()
     grid.add_argument("--search", action="store_true", help="grid-search each model over its documented default grid")
     grid.add_argument("--grid", type=Path, default=None, help="JSON or YAML file {model: {param: [values]}}")
-    cmp_.add_argument("--cv", type=_cv_folds, default=None, help="stratified folds (default 3 with a grid, else 0 = none)")
+    cmp_.add_argument(
+        "--cv", type=_cv_folds, default=None, help="stratified folds (default 3 with a grid, else 0 = none)"
+    )
     cmp_.add_argument("--n-jobs", type=int, default=None, help="parallel fits in grid search / cross-validation")
-    cmp_.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
-                      help="run the grid searches and cross-validation on a Dask cluster (e.g. tcp://host:8786)")
+    cmp_.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the grid searches and cross-validation on a Dask cluster (e.g. tcp://host:8786)",
+    )
     cmp_.add_argument("--random-state", type=int, default=0, help="one seed for every model and the folds (default 0)")
     cmp_.add_argument("--out", type=Path, default=Path("report"), help="report directory (default: ./report)")
     cmp_.add_argument("--overwrite", action="store_true", help="replace an existing report directory")
-    cmp_.add_argument("--quick", action="store_true",
-                      help=f"small stratified subsets and few epochs ({_QUICK['train_size']} train / "
-                           f"{_QUICK['test_size']} test images, {_QUICK['epochs']} epochs, {_QUICK['cv']}-fold CV)")
-    cmp_.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=False,
-                      help="hold out a stratified 10%% of each model's training data, track validation loss per "
-                           "epoch (shown in the training curves), stop after 5 epochs without improvement and "
-                           "keep the best epoch (default: off, i.e. the estimators' defaults: train on all "
-                           "training images for each model's epochs with a cosine learning-rate decay)")
+    cmp_.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small stratified subsets and few epochs ({_QUICK['train_size']} train / "
+        f"{_QUICK['test_size']} test images, {_QUICK['epochs']} epochs, {_QUICK['cv']}-fold CV)",
+    )
+    cmp_.add_argument(
+        "--early-stopping",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="hold out a stratified 10%% of each model's training data, track validation loss per "
+        "epoch (shown in the training curves), stop after 5 epochs without improvement and "
+        "keep the best epoch (default: off, i.e. the estimators' defaults: train on all "
+        "training images for each model's epochs with a cosine learning-rate decay)",
+    )
     cmp_.add_argument("--no-progress", action="store_true", help="no progress output")
-    cmp_.add_argument("--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)")
+    cmp_.add_argument(
+        "--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)"
+    )
     cmp_.set_defaults(subparser=cmp_)
 
     sub.add_parser("versions", help="print the versions of skfmnist, its dependencies and the machine")
     fetch = sub.add_parser("fetch", help="download (if missing) and verify the Fashion-MNIST files")
-    fetch.add_argument("--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)")
+    fetch.add_argument(
+        "--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)"
+    )
     return parser
 
 
@@ -188,10 +215,20 @@ def _compare(args, parser):
                 pipelines[model].set_params(**{k: v[0] for k, v in grid.items()})
             except ValueError as exc:
                 parser.error(f"--grid: {model}: {exc}")
+
     def run(n_jobs):
         return compare_models(
-            pipelines, X_train, y_train, X_test, y_test, param_grids=grids, cv=cv, n_jobs=n_jobs,
-            random_state=args.random_state, class_names=list(CLASS_NAMES), progress=progress,
+            pipelines,
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            param_grids=grids,
+            cv=cv,
+            n_jobs=n_jobs,
+            random_state=args.random_state,
+            class_names=list(CLASS_NAMES),
+            progress=progress,
         )
 
     if args.dask_scheduler:

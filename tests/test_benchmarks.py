@@ -23,10 +23,10 @@ def _load(path):
 def test_bench_speed_quick(tmp_path):
     bench = _load(BENCH)
     out = tmp_path / "RESULTS.md"
-    results = bench.main(["--quick", "--only", "overhead,peer,limit,grid,memory,epochs", "--out", str(out)])
+    results = bench.main(["--quick", "--only", "overhead,peer,limit,grid,memory,epochs,dtype", "--out", str(out)])
     text = out.read_text()
     for heading in ("1. Wrapper overhead", "3. Distance to the machine's limit", "4. Grid search", "5. Memory",
-                    "6. Input pipeline"):
+                    "6. Input pipeline", "7. float32 against bfloat16"):
         assert heading in text
     assert {r["model"] for r in results["overhead"]} == {"dense", "cnn", "deep_cnn"}
     assert all(r["fit_ratio"] > 0 and r["flops_per_image"] > 0 for r in results["overhead"])
@@ -39,6 +39,12 @@ def test_bench_speed_quick(tmp_path):
     for row in results["epochs"]:
         assert 0 < row["min"] <= row["median"] <= row["max"] and 0 <= row["idle"] <= 1
         assert len(row["each"].split(", ")) == 2  # one time per epoch (--quick: 2 epochs)
+    assert results["dtype"]["cpu"]["auto"] in ("float32", "bfloat16")
+    assert [r["model"] for r in results["dtype"]["rows"]] == ["cnn", "deep_cnn"]
+    for row in results["dtype"]["rows"]:  # --quick: 1 round of 2 epochs, the first left out
+        assert row["float32"] > 0 and row["bfloat16"] > 0
+        assert row["speedup"] == pytest.approx(row["float32"] / row["bfloat16"])
+        assert [len(part.split(", ")) for part in row["each"].split("; ")] == [1, 1]
 
 
 @requires_data

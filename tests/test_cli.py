@@ -106,7 +106,9 @@ def test_bad_grid_file(tmp_path, capsys):
 def test_version_and_help():
     out = subprocess.run([sys.executable, "-m", "skfmnist", "--version"], capture_output=True, text=True, check=True)
     assert re.fullmatch(r"skfmnist \d+\.\d+\.\d+\S*\n", out.stdout)
-    out = subprocess.run([sys.executable, "-m", "skfmnist", "compare", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "skfmnist", "compare", "--help"], capture_output=True, text=True, check=True
+    )
     assert "--quick" in out.stdout and "--search" in out.stdout
 
 
@@ -120,8 +122,22 @@ def test_interrupted_report_leaves_nothing_that_looks_complete(tmp_path, monkeyp
 
     monkeypatch.setattr(report, "_figures", interrupted)
     out = tmp_path / "rep"
-    code = main(["compare", "--models", "dense", "--train-size", "200", "--test-size", "100", "--epochs", "1",
-                 "--no-progress", "--out", str(out)])
+    code = main(
+        [
+            "compare",
+            "--models",
+            "dense",
+            "--train-size",
+            "200",
+            "--test-size",
+            "100",
+            "--epochs",
+            "1",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 130
     assert "no report was written" in capsys.readouterr().err
     assert not out.exists()

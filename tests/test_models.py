@@ -97,7 +97,9 @@ def test_grid_search_over_pipeline_parameter(fmnist_small):
     search = GridSearchCV(pipe, {"clf__hidden_layer_sizes": [(32,), (64,)]}, cv=2)
     search.fit(X_train[:1000], y_train[:1000])
     assert search.best_params_["clf__hidden_layer_sizes"] in [(32,), (64,)]
-    assert search.best_estimator_.named_steps["clf"].hidden_layer_sizes == search.best_params_["clf__hidden_layer_sizes"]
+    assert (
+        search.best_estimator_.named_steps["clf"].hidden_layer_sizes == search.best_params_["clf__hidden_layer_sizes"]
+    )
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
@@ -202,7 +204,9 @@ def test_early_stopping_uses_stratified_seeded_split(toy):
     X, y = toy
     order = np.argsort(y, kind="stable")  # sorted labels: 'last rows' would be one class
     X, y = X[order], y[order]
-    clf = DenseClassifier(hidden_layer_sizes=(16,), epochs=30, early_stopping=True, n_iter_no_change=2, learning_rate=0.01, random_state=0)
+    clf = DenseClassifier(
+        hidden_layer_sizes=(16,), epochs=30, early_stopping=True, n_iter_no_change=2, learning_rate=0.01, random_state=0
+    )
     X_tr, y_tr, _, (X_val, y_val) = clf._validation_split(X, y, None, 0)
     assert np.all(np.abs(np.bincount(y_val) - 0.1 * np.bincount(y)) <= 1)  # stratified
     clf.fit(X, y)
@@ -287,7 +291,9 @@ def test_nan_loss_stops_with_clear_error(toy):
     from skfmnist.exceptions import TrainingError
 
     with pytest.raises(TrainingError, match="diverged"):
-        DenseClassifier(hidden_layer_sizes=(8,), epochs=3, learning_rate=1e30, optimizer="sgd", random_state=0).fit(X * 1e20, y)
+        DenseClassifier(hidden_layer_sizes=(8,), epochs=3, learning_rate=1e30, optimizer="sgd", random_state=0).fit(
+            X * 1e20, y
+        )
 
 
 def test_sparse_input_is_refused_clearly(toy):
@@ -385,8 +391,11 @@ def test_prefers_bfloat16_reads_the_cpu_vendor_and_flags(tmp_path):
 
 @pytest.mark.parametrize(
     "name, params",
-    [("dense", {"hidden_layer_sizes": (8,)}), ("cnn", {"filters": (2,), "dense_units": 8}),
-     ("deep_cnn", {"filters": (2,), "convs_per_block": 1, "dense_units": 8})],
+    [
+        ("dense", {"hidden_layer_sizes": (8,)}),
+        ("cnn", {"filters": (2,), "dense_units": 8}),
+        ("deep_cnn", {"filters": (2,), "convs_per_block": 1, "dense_units": 8}),
+    ],
 )
 def test_no_float64_copy_of_the_images_on_the_path(name, params):
     # numpy allocations are visible to tracemalloc (TensorFlow's own are not): each stage may

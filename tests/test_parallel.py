@@ -74,7 +74,9 @@ def test_dask_grid_search_matches_serial(dask_cluster, serial):
     with joblib.parallel_backend("dask"):
         result = _search(n_jobs=-1)
     np.testing.assert_array_equal(result.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
-    np.testing.assert_array_equal(result.best_estimator_.predict_proba(X[:20]), serial.best_estimator_.predict_proba(X[:20]))
+    np.testing.assert_array_equal(
+        result.best_estimator_.predict_proba(X[:20]), serial.best_estimator_.predict_proba(X[:20])
+    )
 
 
 @pytest.mark.timeout(300)
@@ -114,8 +116,25 @@ def test_cli_compare_on_a_dask_scheduler(dask_cluster, tmp_path):
     if not _data_available():
         pytest.skip("Fashion-MNIST files not found: set SKFMNIST_DATA")
     out = tmp_path / "report"
-    argv = ["compare", "--models", "dense", "--search", "--cv", "2", "--train-size", "300", "--test-size", "100",
-            "--epochs", "1", "--no-progress", "--out", str(out), "--dask-scheduler", dask_cluster.scheduler.address]
+    argv = [
+        "compare",
+        "--models",
+        "dense",
+        "--search",
+        "--cv",
+        "2",
+        "--train-size",
+        "300",
+        "--test-size",
+        "100",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--out",
+        str(out),
+        "--dask-scheduler",
+        dask_cluster.scheduler.address,
+    ]
     assert main(argv) == 0
     assert (out / "report.md").is_file()
     assert dask_cluster.scheduler_info()["workers"]  # the cluster is still there

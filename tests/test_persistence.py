@@ -6,8 +6,8 @@ import zipfile
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
-from sklearn.preprocessing import StandardScaler
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skfmnist import DenseClassifier, load, make_model_pipeline, save
 from skfmnist.exceptions import ModelFileError

@@ -9,7 +9,6 @@ TensorFlow.
 import gzip
 import hashlib
 import os
-import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -206,7 +205,7 @@ def fetch_remote(metadata, dirname, *, timeout=DEFAULT_TIMEOUT, progress=True):
             verify_file(tmp, metadata)
             os.replace(tmp, final)
             return final
-        except (urllib.error.URLError, socket.timeout, TimeoutError, OSError, DataIntegrityError) as exc:
+        except (urllib.error.URLError, TimeoutError, OSError, DataIntegrityError) as exc:
             errors.append(f"{url}: {exc}")
         finally:
             if os.path.exists(tmp):

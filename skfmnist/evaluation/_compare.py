@@ -260,7 +260,9 @@ def compare_models(
             if class_names is not None and np.issubdtype(clf.classes_.dtype, np.integer):
                 names = [class_names[int(c)] for c in clf.classes_]
             labels[name] = names if names is not None else [str(c) for c in clf.classes_]
-            reports[name] = classification_report(y_test, pred, labels=clf.classes_, target_names=names, digits=4, zero_division=0)
+            reports[name] = classification_report(
+                y_test, pred, labels=clf.classes_, target_names=names, digits=4, zero_division=0
+            )
             report_dicts[name] = classification_report(
                 y_test, pred, labels=clf.classes_, target_names=names, output_dict=True, zero_division=0
             )
@@ -294,9 +296,20 @@ def compare_models(
         "param_grids": {k: {p: [repr(v) for v in vals] for p, vals in g.items()} for k, g in param_grids.items()},
     }
     return ComparisonResult(
-        table=table, pairwise=pairwise, estimators=fitted, reports=reports, report_dicts=report_dicts,
-        confusion_matrices=cms, histories=histories, cv_scores=cv_scores, predictions=preds,
-        probabilities=probas, X_test=X_test, y_test=y_test, class_names=class_names, display_labels=labels,
+        table=table,
+        pairwise=pairwise,
+        estimators=fitted,
+        reports=reports,
+        report_dicts=report_dicts,
+        confusion_matrices=cms,
+        histories=histories,
+        cv_scores=cv_scores,
+        predictions=preds,
+        probabilities=probas,
+        X_test=X_test,
+        y_test=y_test,
+        class_names=class_names,
+        display_labels=labels,
         metadata=metadata,
     )
 
@@ -311,10 +324,14 @@ def _pairwise(table, preds, cv_scores, y_test, cv):
             cv_p = corrected_cv_ttest(cv_scores[a], cv_scores[b], test_fraction=1 / (k - 1)).pvalue
         rows.append(
             {
-                "model_a": a, "model_b": b,
+                "model_a": a,
+                "model_b": b,
                 "accuracy_difference": table.loc[a, "test_accuracy"] - table.loc[b, "test_accuracy"],
-                "a_right_b_wrong": mc.n10, "a_wrong_b_right": mc.n01,
-                "mcnemar_statistic": mc.statistic, "mcnemar_pvalue": mc.pvalue, "mcnemar_method": mc.method,
+                "a_right_b_wrong": mc.n10,
+                "a_wrong_b_right": mc.n01,
+                "mcnemar_statistic": mc.statistic,
+                "mcnemar_pvalue": mc.pvalue,
+                "mcnemar_method": mc.method,
                 "cv_ttest_pvalue": cv_p,
             }
         )
@@ -323,8 +340,14 @@ def _pairwise(table, preds, cv_scores, y_test, cv):
         pairwise["mcnemar_pvalue_holm"] = holm(pairwise["mcnemar_pvalue"])
         pairwise["significant"] = pairwise["mcnemar_pvalue_holm"] < ALPHA
         pairwise["verdict"] = [
-            _verdict(r.model_a, r.model_b, table.loc[r.model_a, "test_accuracy"], table.loc[r.model_b, "test_accuracy"],
-                     r.mcnemar_pvalue_holm, r.cv_ttest_pvalue)
+            _verdict(
+                r.model_a,
+                r.model_b,
+                table.loc[r.model_a, "test_accuracy"],
+                table.loc[r.model_b, "test_accuracy"],
+                r.mcnemar_pvalue_holm,
+                r.cv_ttest_pvalue,
+            )
             for r in pairwise.itertuples()
         ]
     return pairwise

@@ -196,7 +196,8 @@ class PredictionGridDisplay:
             text = f"pred: {self._name(self.y_pred[i])}"
             if self.confidence is not None:
                 text += f" ({self.confidence[i]:.0%})"
-            ax.set_title(f"{text}\ntrue: {self._name(self.y_true[i])}", fontsize=8, color="tab:green" if ok else "tab:red")
+            color = "tab:green" if ok else "tab:red"
+            ax.set_title(f"{text}\ntrue: {self._name(self.y_true[i])}", fontsize=8, color=color)
         if self.title:
             fig.suptitle(self.title)
         fig.tight_layout()

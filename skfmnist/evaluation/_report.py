@@ -53,11 +53,29 @@ def _results_rows(result):
 
 
 def _pairwise_rows(result):
-    header = ["A", "B", "acc. diff (A-B)", "A right/B wrong", "A wrong/B right", "McNemar p", "Holm p", "CV t-test p", "significant"]
+    header = [
+        "A",
+        "B",
+        "acc. diff (A-B)",
+        "A right/B wrong",
+        "A wrong/B right",
+        "McNemar p",
+        "Holm p",
+        "CV t-test p",
+        "significant",
+    ]
     rows = [
-        [r.model_a, r.model_b, f"{r.accuracy_difference * 100:+.2f} pts", str(r.a_right_b_wrong), str(r.a_wrong_b_right),
-         f"{r.mcnemar_pvalue:.3g}", f"{r.mcnemar_pvalue_holm:.3g}", _fmt(r.cv_ttest_pvalue, "{:.3g}"),
-         "yes" if r.significant else "no"]
+        [
+            r.model_a,
+            r.model_b,
+            f"{r.accuracy_difference * 100:+.2f} pts",
+            str(r.a_right_b_wrong),
+            str(r.a_wrong_b_right),
+            f"{r.mcnemar_pvalue:.3g}",
+            f"{r.mcnemar_pvalue_holm:.3g}",
+            _fmt(r.cv_ttest_pvalue, "{:.3g}"),
+            "yes" if r.significant else "no",
+        ]
         for r in result.pairwise.itertuples()
     ]
     return header, rows
@@ -87,8 +105,9 @@ def _figures(result, folder):
     for model in result.table.index:
         cm = result.confusion_matrices[model]
         fig, ax = plt.subplots(figsize=(8, 7))
-        ConfusionMatrixDisplay(cm / np.maximum(cm.sum(axis=1, keepdims=True), 1),
-                               display_labels=result.display_labels[model]).plot(ax=ax, xticks_rotation=45, values_format=".2f", colorbar=False)
+        ConfusionMatrixDisplay(
+            cm / np.maximum(cm.sum(axis=1, keepdims=True), 1), display_labels=result.display_labels[model]
+        ).plot(ax=ax, xticks_rotation=45, values_format=".2f", colorbar=False)
         ax.set_title(f"{model}: normalized confusion matrix (rows: true class)")
         fig.tight_layout()
         _save_fig(fig, folder / f"confusion_{model}.png")
@@ -98,15 +117,27 @@ def _figures(result, folder):
             _save_fig(display.figure_, folder / f"curves_{model}.png")
             figures.append((f"{model}: training curves", f"curves_{model}.png"))
         display = PredictionGridDisplay.from_predictions(
-            images, result.y_test, result.predictions[model], proba=result.probabilities[model], kind="wrong",
-            n_images=20, class_names=names, title=f"{model}: most confidently wrong predictions",
+            images,
+            result.y_test,
+            result.predictions[model],
+            proba=result.probabilities[model],
+            kind="wrong",
+            n_images=20,
+            class_names=names,
+            title=f"{model}: most confidently wrong predictions",
         )
         _save_fig(display.figure_, folder / f"wrong_{model}.png")
         figures.append((f"{model}: most confident mistakes", f"wrong_{model}.png"))
     best = result.best_model
     display = PredictionGridDisplay.from_predictions(
-        images, result.y_test, result.predictions[best], proba=result.probabilities[best], kind="sample",
-        n_images=20, class_names=names, title=f"Sample test images, predictions of {best}",
+        images,
+        result.y_test,
+        result.predictions[best],
+        proba=result.probabilities[best],
+        kind="sample",
+        n_images=20,
+        class_names=names,
+        title=f"Sample test images, predictions of {best}",
     )
     _save_fig(display.figure_, folder / "samples.png")
     figures.append((f"Sample test images with {best}'s predictions", "samples.png"))
@@ -164,20 +195,30 @@ def _blocks(result, figures, command):
     meta = result.metadata
     blocks = [
         ("h1", "skfmnist model comparison"),
-        ("p", f"{len(result.table)} models trained on {meta['n_train']:,} images and evaluated once on "
-              f"{meta['n_test']:,} held-out test images. Model selection used the training data only "
-              f"({meta['cv']}-fold stratified cross-validation)." if meta["cv"] else
-              f"{len(result.table)} models trained on {meta['n_train']:,} images and evaluated once on "
-              f"{meta['n_test']:,} held-out test images (no cross-validation)."),
-        ("p", f"Best test accuracy: **{result.best_model}** ({result.table['test_accuracy'].max():.4f}). "
-              f"random_state = {meta['random_state']}."),
+        (
+            "p",
+            f"{len(result.table)} models trained on {meta['n_train']:,} images and evaluated once on "
+            f"{meta['n_test']:,} held-out test images. Model selection used the training data only "
+            f"({meta['cv']}-fold stratified cross-validation)."
+            if meta["cv"]
+            else f"{len(result.table)} models trained on {meta['n_train']:,} images and evaluated once on "
+            f"{meta['n_test']:,} held-out test images (no cross-validation).",
+        ),
+        (
+            "p",
+            f"Best test accuracy: **{result.best_model}** ({result.table['test_accuracy'].max():.4f}). "
+            f"random_state = {meta['random_state']}.",
+        ),
         ("h2", "Results"),
         ("table", _results_rows(result)),
         ("h2", "Are the differences real?"),
-        ("p", "McNemar's test compares two models on the same test images, counting the images "
-              "exactly one of them gets right; p-values are Holm-adjusted over all pairs. Where both "
-              "models were cross-validated on the same folds, the Nadeau-Bengio corrected t-test on "
-              "the fold scores is shown too."),
+        (
+            "p",
+            "McNemar's test compares two models on the same test images, counting the images "
+            "exactly one of them gets right; p-values are Holm-adjusted over all pairs. Where both "
+            "models were cross-validated on the same folds, the Nadeau-Bengio corrected t-test on "
+            "the fold scores is shown too.",
+        ),
     ]
     if len(result.pairwise):
         blocks.append(("table", _pairwise_rows(result)))
@@ -190,8 +231,14 @@ def _blocks(result, figures, command):
     blocks.append(("h2", "Classification reports"))
     for model, text in result.reports.items():
         blocks.extend([("h3", model), ("pre", text)])
-    blocks.extend([("h2", "Reproduce"), ("pre", command), ("h2", "Environment"),
-                   ("pre", "\n".join(f"{k}: {v}" for k, v in versions().items()))])
+    blocks.extend(
+        [
+            ("h2", "Reproduce"),
+            ("pre", command),
+            ("h2", "Environment"),
+            ("pre", "\n".join(f"{k}: {v}" for k, v in versions().items())),
+        ]
+    )
     return blocks
 
 

@@ -107,7 +107,7 @@ def _cpu_info(cpuinfo):
     return vendor, flags
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def prefers_bfloat16(cpuinfo="/proc/cpuinfo"):
     """Whether bfloat16 mixed precision is expected to train faster here.
 
