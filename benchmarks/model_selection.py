@@ -52,6 +52,7 @@ CONFIGS = [
 def run(config, seed=0):
     """Fit one configuration on the 54,000 / 6,000 split; return its JSON record."""
     from skfmnist import fetch_fashion_mnist, make_model_pipeline
+    from skfmnist.utils import versions
 
     X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
     params = dict(config)
@@ -67,6 +68,7 @@ def run(config, seed=0):
     return {
         "model": name, **params, "wall_s": round(wall), "epoch_s": round(history["time"][-1] / len(curve), 1),
         "final_val": curve[-1], "best_val": max(curve), "val_curve": curve, "params": pipe[-1].n_trainable_params_,
+        "compute_dtype_": pipe[-1].compute_dtype_, "cpu": versions()["cpu"],
     }
 
 
@@ -74,21 +76,27 @@ def render(records):
     """The "selection" section of RESULTS.md from JSON records."""
     keys = (
         "batch_norm", "augment", "batch_size", "learning_rate", "epochs",
-        "compute_dtype", "label_smoothing",
+        "compute_dtype", "label_smoothing", "filters", "convs_per_block",
     )
     rows = [
-        {**r, "setting": ", ".join(f"{k}={r[k]}" for k in keys if k in r)} for r in records
+        # records made before compute_dtype_ was recorded: the dtype asked for, or float32 (the
+        # only arithmetic before the compute_dtype parameter existed)
+        {**r, "setting": ", ".join(f"{k}={r[k]}" for k in keys if k in r),
+         "compute_dtype_": r.get("compute_dtype_", r.get("compute_dtype", "float32"))}
+        for r in records
     ]
     lines = [
         "## Model selection of the defaults (validation split of the training data)", "",
         "Produced by `python benchmarks/model_selection.py` (its CONFIGS; one JSON line each) and "
         "`--render`. 54,000 training / 6,000 stratified validation images from the training set, "
         "random_state=0; the test set is not read. Wall seconds include scoring the validation "
-        "images after every epoch.", "",
+        "images after every epoch; they depend on the CPU, which the earlier records did not name "
+        "(n/a; those sessions' RESULTS.md speed sections name an AMD EPYC).", "",
         table(rows, [
             ("model", ("model", "{}")), ("setting", ("setting", "{}")),
             ("final val %", ("final_val", "{:.2f}")), ("best val %", ("best_val", "{:.2f}")),
             ("s / epoch", ("epoch_s", "{:.1f}")), ("wall s", ("wall_s", "{}")),
+            ("arithmetic", ("compute_dtype_", "{}")), ("CPU", ("cpu", "{}")),
         ]),
     ]
     return "\n".join(lines) + "\n"

@@ -135,6 +135,7 @@ def test_model_selection_runs_and_renders(tmp_path):
     (record,) = records
     assert record["model"] == "dense" and len(record["val_curve"]) == 2
     assert record["final_val"] == record["val_curve"][-1] and 10 < record["final_val"] <= 100
+    assert record["compute_dtype_"] == "float32" and record["cpu"]  # the dense default; the machine
     log = tmp_path / "sel.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "R.md"
@@ -142,3 +143,4 @@ def test_model_selection_runs_and_renders(tmp_path):
     text = out.read_text()
     assert "<!-- begin selection -->" in text and "hidden_layer_sizes" not in text
     assert f"| dense | epochs=2 | {record['final_val']:.2f} |" in text
+    assert f"| float32 | {record['cpu']} |" in text

@@ -40,6 +40,8 @@ def test_quick_compare_writes_every_artifact(quick_report):
         with Image.open(quick_report / png) as img:
             assert img.format == "PNG" and 400 <= img.width <= 2000 and 250 <= img.height <= 2000
     assert "statistically significant" in report or "NOT statistically significant" in report
+    lines = report.splitlines()  # a list ends with a blank line before the next block
+    assert not [a for a, b in zip(lines, lines[1:]) if a.startswith("- ") and b and not b.startswith("- ")]
     html = (quick_report / "report.html").read_text()
     assert html.count("data:image/png;base64,") == len(pngs)
 
@@ -62,6 +64,7 @@ def test_metrics_json_matches_table(quick_report):
         assert cells[1] == f"{row['test_accuracy']:.4f}"
         assert cells[2] == f"{row['macro_f1']:.4f}"
         assert cells[3] == f"{row['cv_mean']:.4f}"
+        assert row["compute_dtype"] in ("float32", "bfloat16") and cells[-2] == row["compute_dtype"]
         cm = np.array(metrics["confusion_matrices"][row["model"]])
         assert np.isclose(np.trace(cm) / cm.sum(), row["test_accuracy"])
         assert row["test_accuracy"] > 0.6

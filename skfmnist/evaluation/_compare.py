@@ -62,7 +62,7 @@ class ComparisonResult:
     table : pandas.DataFrame
         One row per model: test accuracy, macro F1, CV mean and std, best
         parameters, fit seconds, predict throughput (images/s), trainable
-        parameters, epochs run.
+        parameters, epochs run, compute dtype (the resolved ``compute_dtype_``).
     pairwise : pandas.DataFrame
         One row per pair of models: accuracy difference, McNemar's test on
         the test set (raw and Holm-adjusted p-value), the corrected CV
@@ -280,6 +280,8 @@ def compare_models(
                 "predict_images_per_s": len(y_test) / max(predict_seconds, 1e-9),
                 "trainable_params": getattr(clf, "n_trainable_params_", np.nan),
                 "epochs_run": getattr(clf, "n_epochs_", np.nan),
+                # "auto" depends on the CPU: the report says what each model computed in
+                "compute_dtype": getattr(clf, "compute_dtype_", "n/a"),
             }
             bar.update(f"{name}: test accuracy {rows[name]['test_accuracy']:.4f}")
 

@@ -28,6 +28,7 @@ _TABLE_COLUMNS = {
     "predict_images_per_s": ("predict img/s", "{:,.0f}"),
     "trainable_params": ("trainable params", "{:,.0f}"),
     "epochs_run": ("epochs", "{:.0f}"),
+    "compute_dtype": ("arithmetic", "{}"),
     "best_params": ("best params", "{}"),
 }
 
@@ -251,7 +252,11 @@ def _bold(text, to_html):
 
 def _markdown(blocks):
     out = []
+    previous = None
     for kind, value in blocks:
+        if previous == "li" and kind != "li":
+            out.append("")  # end the list before the next block
+        previous = kind
         if kind in ("h1", "h2", "h3"):
             out.append(f"{'#' * int(kind[1])} {value}\n")
         elif kind == "p":

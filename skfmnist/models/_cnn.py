@@ -196,9 +196,10 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         1e-3, but 24 float32 epochs can exceed 15 minutes on 2 CPU cores;
         bfloat16 arithmetic (where the CPU has it natively) cut the seconds
         per epoch from 38.5 to 26-31, and 26 bfloat16 epochs with label
-        smoothing 0.1 reached 94.0% in 689 s.  Without native bfloat16
-        ("auto" then trains in float32) each epoch takes longer (1.2-1.5x
-        on that machine), so 26 epochs may exceed 15 minutes there.
+        smoothing 0.1 reached 94.0% in 689 s (an AMD EPYC, where "auto"
+        picks bfloat16).  Where "auto" trains in float32 each epoch takes
+        longer: on a 2-core Intel Xeon without AMX (bfloat16 there is
+        1.3-1.5x slower than float32) the 26 epochs took 1,352 s.
 %(common_parameters)s
 
     Attributes
