@@ -117,9 +117,9 @@ def prefers_bfloat16(cpuinfo="/proc/cpuinfo"):
     on an AMD EPYC with AVX512-BF16 bfloat16 epochs of these networks ran
     1.15-1.45x faster than float32, but on an Intel Xeon (family 6, model
     207) whose virtual machine exposes AVX512-BF16 without AMX they ran
-    1.4-1.5x *slower*: oneDNN's bfloat16 convolutions are used there too,
-    but the surrounding casts and element-wise bfloat16 ops cost more than
-    they save.  AMX is Intel's documented bfloat16 fast path (not measured
+    1.3-1.5x *slower* (bench_speed.py part "dtype"), although oneDNN's
+    verbose log shows its bfloat16 convolution and matmul kernels at work
+    there too; where the time goes was not profiled further.  AMX is Intel's documented bfloat16 fast path (not measured
     here); Arm's BF16 was not measured and is left out.  False elsewhere,
     with a GPU, and on systems without ``/proc``.  Cached per file: neither
     the CPU nor TensorFlow's devices change within a process, and every
