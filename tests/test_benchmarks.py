@@ -68,6 +68,9 @@ def test_bench_speed_rejects_bad_grid_epochs(capsys):
             bench.main(["--only", "grid", "--grid-epochs", bad])
         assert exc.value.code == 2
         assert "--grid-epochs" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # epoch 1 of each fit is left out: one epoch would leave nothing
+        bench.main(["--only", "dtype", "--dtype-epochs", "1"])
+    assert exc.value.code == 2 and "--dtype-epochs" in capsys.readouterr().err
 
 
 BENCH_ACCURACY = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_accuracy.py"

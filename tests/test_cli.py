@@ -125,22 +125,8 @@ def test_interrupted_report_leaves_nothing_that_looks_complete(tmp_path, monkeyp
 
     monkeypatch.setattr(report, "_figures", interrupted)
     out = tmp_path / "rep"
-    code = main(
-        [
-            "compare",
-            "--models",
-            "dense",
-            "--train-size",
-            "200",
-            "--test-size",
-            "100",
-            "--epochs",
-            "1",
-            "--no-progress",
-            "--out",
-            str(out),
-        ]
-    )
+    code = main(["compare", "--models", "dense", "--train-size", "200", "--test-size", "100", "--epochs", "1",
+                 "--no-progress", "--out", str(out)])
     assert code == 130
     assert "no report was written" in capsys.readouterr().err
     assert not out.exists()

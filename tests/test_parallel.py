@@ -116,25 +116,8 @@ def test_cli_compare_on_a_dask_scheduler(dask_cluster, tmp_path):
     if not _data_available():
         pytest.skip("Fashion-MNIST files not found: set SKFMNIST_DATA")
     out = tmp_path / "report"
-    argv = [
-        "compare",
-        "--models",
-        "dense",
-        "--search",
-        "--cv",
-        "2",
-        "--train-size",
-        "300",
-        "--test-size",
-        "100",
-        "--epochs",
-        "1",
-        "--no-progress",
-        "--out",
-        str(out),
-        "--dask-scheduler",
-        dask_cluster.scheduler.address,
-    ]
+    argv = ["compare", "--models", "dense", "--search", "--cv", "2", "--train-size", "300", "--test-size", "100",
+            "--epochs", "1", "--no-progress", "--out", str(out), "--dask-scheduler", dask_cluster.scheduler.address]
     assert main(argv) == 0
     assert (out / "report.md").is_file()
     assert dask_cluster.scheduler_info()["workers"]  # the cluster is still there

@@ -118,27 +118,15 @@ def _figures(result, folder):
             _save_fig(display.figure_, folder / f"curves_{model}.png")
             figures.append((f"{model}: training curves", f"curves_{model}.png"))
         display = PredictionGridDisplay.from_predictions(
-            images,
-            result.y_test,
-            result.predictions[model],
-            proba=result.probabilities[model],
-            kind="wrong",
-            n_images=20,
-            class_names=names,
-            title=f"{model}: most confidently wrong predictions",
+            images, result.y_test, result.predictions[model], proba=result.probabilities[model], kind="wrong",
+            n_images=20, class_names=names, title=f"{model}: most confidently wrong predictions",
         )
         _save_fig(display.figure_, folder / f"wrong_{model}.png")
         figures.append((f"{model}: most confident mistakes", f"wrong_{model}.png"))
     best = result.best_model
     display = PredictionGridDisplay.from_predictions(
-        images,
-        result.y_test,
-        result.predictions[best],
-        proba=result.probabilities[best],
-        kind="sample",
-        n_images=20,
-        class_names=names,
-        title=f"Sample test images, predictions of {best}",
+        images, result.y_test, result.predictions[best], proba=result.probabilities[best], kind="sample",
+        n_images=20, class_names=names, title=f"Sample test images, predictions of {best}",
     )
     _save_fig(display.figure_, folder / "samples.png")
     figures.append((f"Sample test images with {best}'s predictions", "samples.png"))
