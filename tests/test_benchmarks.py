@@ -145,5 +145,15 @@ def test_model_selection_runs_and_renders(tmp_path):
     selection.main(["--render", str(log), "--out", str(out)])
     text = out.read_text()
     assert "<!-- begin selection -->" in text and "hidden_layer_sizes" not in text
-    assert f"| dense | epochs=2 | {record['final_val']:.2f} |" in text
+    assert f"| dense | epochs=2 | {record['final_val']:.2f} | n/a |" in text  # no test-time flip
     assert f"| float32 | {record['cpu']} |" in text
+
+
+@requires_data
+@pytest.mark.timeout(300)
+def test_model_selection_scores_the_validation_split_with_test_time_flip():
+    # run() draws the estimator's validation split again and checks it against the last
+    # epoch's validation accuracy (it raises if the two differ), then scores it with the flip
+    selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
+    (record,) = selection.main(['{"model": "cnn", "filters": [2], "dense_units": 8, "epochs": 1}'])
+    assert 10 < record["final_val"] <= 100 and 10 < record["final_val_flip"] <= 100

@@ -389,6 +389,18 @@ def test_prefers_bfloat16_reads_the_cpu_vendor_and_flags(tmp_path):
     assert prefers_bfloat16(str(tmp_path / "missing")) is False
 
 
+def test_cpu_model_names_family_and_model(tmp_path):
+    # "AMD EPYC" alone hides which generation (with or without AVX-512) measured a figure
+    from skfmnist.utils._show_versions import _cpu_model
+
+    zen3 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\n"
+    (tmp_path / "zen3").write_text(zen3 + "\n" + zen3.replace(": 1\n", ": 17\n").replace(": 0", ": 1"))
+    assert _cpu_model(str(tmp_path / "zen3")) == "AMD EPYC (family 25, model 1)"  # the first CPU's
+    (tmp_path / "bare").write_text("processor\t: 0\nmodel name\t: Some CPU\n")
+    assert _cpu_model(str(tmp_path / "bare")) == "Some CPU"
+    assert _cpu_model(str(tmp_path / "missing"))  # falls back to platform's answer
+
+
 @pytest.mark.parametrize(
     "name, params",
     [
@@ -423,7 +435,10 @@ def test_no_float64_copy_of_the_images_on_the_path(name, params):
     _, predict_peak = peak(pipe.predict, X)  # scaling copy only
     assert scale_peak < 1.1 * float32_mb
     assert fit_peak < 1.1 * float32_mb
-    assert predict_peak < 1.1 * float32_mb  # + the small probability matrices
+    # + the small probability matrices, and with test_time_flip (deep_cnn) the mirrored
+    # copy of one prediction batch at a time (1,024 images), never of the whole input
+    batch_bytes = pipe[-1]._predict_batch_size * 784 * 4
+    assert predict_peak < 1.1 * float32_mb + 2 * batch_bytes
 
 
 @pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
@@ -444,3 +459,24 @@ def test_augmentation_acts_in_training_only(Est):
     # and without augment there are no such layers
     plain = Est(filters=(4,), dense_units=8, epochs=1, batch_size=16, augment=False, random_state=0).fit(X, y)
     assert not any(layer.name.startswith("augment") for layer in plain.model_.layers)
+
+
+@pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
+def test_test_time_flip_averages_each_image_and_its_mirror(Est):
+    rng = np.random.default_rng(0)
+    X = rng.random((48, 8, 8, 1), dtype=np.float32)
+    y = np.repeat([0, 1, 2], 16)
+    mirror = X[:, :, ::-1]
+    params = {"filters": (4,), "dense_units": 8, "epochs": 1, "batch_size": 16, "random_state": 0}
+    clf = Est(test_time_flip=True, **params).fit(X, y)
+    net = clf.model_
+    expected = (np.asarray(net(X, training=False)) + np.asarray(net(np.ascontiguousarray(mirror), training=False))) / 2
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba, expected, rtol=1e-5, atol=1e-6)
+    # the prediction of an image and of its mirror image are the same numbers
+    np.testing.assert_array_equal(proba, clf.predict_proba(mirror))
+    # same weights, no averaging: the network's own output, which mirroring changes
+    plain = Est(test_time_flip=False, **params).fit(X, y)
+    np.testing.assert_array_equal(plain.model_.get_weights()[0], net.get_weights()[0])
+    np.testing.assert_allclose(plain.predict_proba(X), np.asarray(net(X, training=False)), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(plain.predict_proba(X), plain.predict_proba(mirror))

@@ -285,9 +285,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X, batch_shape = self._validate_X(X, reset=False)
         X = self._to_network_input(X, batch_shape)
-        proba = _scikeras.predict_proba(self.keras_classifier_, X).astype(np.float64)
+        proba = self._predict_network(X).astype(np.float64)
         proba /= proba.sum(axis=1, keepdims=True)
         return proba
+
+    def _predict_network(self, X):
+        """The network's class probabilities for network input ``X``."""
+        return _scikeras.predict_proba(self.keras_classifier_, X)
 
     def predict(self, X):
         """Predicted class labels.

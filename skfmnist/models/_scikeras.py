@@ -110,7 +110,7 @@ def _keras_arrays(X, y, sample_weight=None):
     return X, y, np.asarray(sample_weight, dtype=np.float32)
 
 
-def predict_proba(wrapper, X):
+def predict_proba(wrapper, X, *, average_mirror=False):
     """Class probabilities from the wrapped network.
 
     Parameters
@@ -119,6 +119,10 @@ def predict_proba(wrapper, X):
         A fitted wrapper.
     X : ndarray of float32
         Inputs of the network's shape.
+    average_mirror : bool, default=False
+        Average the probabilities of each image ``(height, width, channels)``
+        and of its mirror image (width axis reversed), batch by batch, so
+        that no mirrored copy of the whole input is made.
 
     Returns
     -------
@@ -136,7 +140,11 @@ def predict_proba(wrapper, X):
     batch_size = wrapper.get_params()["predict__batch_size"]
     proba = np.empty((X.shape[0], model.output_shape[-1]), dtype=np.float32)
     for start in range(0, X.shape[0], batch_size):
-        proba[start : start + batch_size] = model.predict_on_batch(X[start : start + batch_size])
+        batch = X[start : start + batch_size]
+        proba[start : start + batch_size] = model.predict_on_batch(batch)
+        if average_mirror:
+            proba[start : start + batch_size] += model.predict_on_batch(np.ascontiguousarray(batch[:, :, ::-1]))
+            proba[start : start + batch_size] /= 2
     return proba
 
 

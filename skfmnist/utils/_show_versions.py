@@ -12,15 +12,32 @@ __all__ = ["show_versions", "versions"]
 _PACKAGES = ("skfmnist", "numpy", "scipy", "scikit-learn", "scikeras", "tensorflow", "keras", "pandas", "matplotlib")
 
 
-def _cpu_model():
+def _cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The first CPU's model name, with its family and model numbers where listed.
+
+    Virtual machines often show a bare name ("AMD EPYC") for CPUs of different
+    generations, which the numbers tell apart (family 25 model 1 has no AVX-512,
+    family 25 model 17 has it).
+    """
+    fields = {}
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, sep, value = line.partition(":")
+                key = key.strip()
+                if not sep:
+                    if fields:
+                        break  # end of the first CPU's block
+                    continue
+                fields.setdefault(key, value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    name = fields.get("model name")
+    if not name:
+        return platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        return f"{name} (family {fields['cpu family']}, model {fields['model']})"
+    return name
 
 
 def versions():
