@@ -93,11 +93,12 @@ def run_one(name, seed, X, y, X_test, y_test, epochs=None, curve=True):
     accuracy = float(pipe.score(X_test, y_test))
     clf = pipe[-1]
     no_flip = None
-    if getattr(clf, "test_time_flip", False):
+    if hasattr(clf, "_uses_test_time_flip") and clf._uses_test_time_flip():
         # the same fitted network, predicting without the mirror-image average
+        flip = clf.test_time_flip
         clf.set_params(test_time_flip=False)
         no_flip = 100 * float(pipe.score(X_test, y_test))
-        clf.set_params(test_time_flip=True)
+        clf.set_params(test_time_flip=flip)
     return {
         "model": name, "seed": seed, "accuracy": 100 * accuracy, "accuracy_no_flip": no_flip, "train_s": train_s,
         "epochs": clf.n_epochs_, "params": clf.n_trainable_params_,

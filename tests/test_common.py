@@ -31,15 +31,42 @@ EXPECTED_FAILED = {
 }
 
 
+# Measured on a 2-core AMD EPYC (family 25, model 1) without AVX-512: the convolution
+# kernels (oneDNN's and, with TF_ENABLE_ONEDNN_OPTS=0, Eigen's alike) round a sample's
+# outputs differently, by one float32 unit in the last place (relative 2e-7), depending
+# on where the sample sits in the batch, so the CNNs' predict_proba of permuted rows is
+# equal only to float32 precision, not to the check's rtol=1e-7.  On the AVX-512 CPUs
+# (Intel Xeon, AMD EPYC family 25 model 17) the check passed.  Order invariance is
+# tested everywhere at float32 precision in test_models.py
+# (test_predictions_do_not_depend_on_sample_order).
+_ORDER_REASON = (
+    "Without AVX-512 the convolution kernels round a sample's outputs differently (one "
+    "float32 ulp) depending on its position in the batch; order invariance is tested at "
+    "float32 precision in test_models.py."
+)
+
+
+def _has_avx512():
+    from skfmnist.utils._tf import _cpu_info
+
+    try:
+        return "avx512f" in _cpu_info("/proc/cpuinfo")[1]
+    except OSError:
+        return False
+
+
 def _instances():
     for name, cls in all_estimators():
         yield cls(**INIT_PARAMS.get(name, {}))
 
 
 def _expected_failed(estimator):
-    if type(estimator).__name__ in INIT_PARAMS:
-        return EXPECTED_FAILED
-    return {}
+    name = type(estimator).__name__
+    if name not in INIT_PARAMS:
+        return {}
+    if name != "DenseClassifier" and not _has_avx512():
+        return {**EXPECTED_FAILED, "check_methods_sample_order_invariance": _ORDER_REASON}
+    return EXPECTED_FAILED
 
 
 @parametrize_with_checks(list(_instances()), expected_failed_checks=_expected_failed)

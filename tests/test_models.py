@@ -480,3 +480,33 @@ def test_test_time_flip_averages_each_image_and_its_mirror(Est):
     np.testing.assert_array_equal(plain.model_.get_weights()[0], net.get_weights()[0])
     np.testing.assert_allclose(plain.predict_proba(X), np.asarray(net(X, training=False)), rtol=1e-5, atol=1e-6)
     assert not np.allclose(plain.predict_proba(X), plain.predict_proba(mirror))
+
+
+@pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
+def test_test_time_flip_auto_follows_augment(Est):
+    # mirrored predictions exactly when training saw mirrored images: never for digits or tabular data
+    rng = np.random.default_rng(1)
+    X = rng.random((48, 8, 8, 1), dtype=np.float32)
+    y = np.repeat([0, 1, 2], 16)
+    mirror = np.ascontiguousarray(X[:, :, ::-1])
+    params = {"filters": (4,), "dense_units": 8, "epochs": 1, "batch_size": 16, "random_state": 0}
+    assert Est().test_time_flip == "auto"
+    augmented = Est(augment=True, **params).fit(X, y)
+    np.testing.assert_array_equal(augmented.predict_proba(X), augmented.predict_proba(mirror))
+    plain = Est(augment=False, **params).fit(X, y)
+    assert not np.allclose(plain.predict_proba(X), plain.predict_proba(mirror))
+
+
+@pytest.mark.parametrize("clf", [
+    DenseClassifier(hidden_layer_sizes=(16,), **FAST),
+    CNNClassifier(filters=(4,), dense_units=16, **FAST),
+    DeepCNNClassifier(filters=(4,), convs_per_block=1, dense_units=16, test_time_flip=True, **FAST),
+], ids=["dense", "cnn", "deep_cnn"])
+def test_predictions_do_not_depend_on_sample_order(clf, toy):
+    # sklearn's check_methods_sample_order_invariance at float32 precision (see test_common.py:
+    # without AVX-512 the convolutions differ by one float32 ulp with a sample's batch position)
+    X, y = toy
+    clf.fit(X, y)
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_allclose(clf.predict_proba(X)[order], clf.predict_proba(X[order]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(clf.predict(X)[order], clf.predict(X[order]))
