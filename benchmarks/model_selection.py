@@ -73,24 +73,22 @@ def run(config, seed=0):
         "compute_dtype_": pipe[-1].compute_dtype_, "cpu": versions()["cpu"],
     }
     if hasattr(pipe[-1], "test_time_flip"):
-        record["final_val_flip"] = round(100 * _validation_score_with_flip(pipe, X, y, seed, curve[-1]), 2)
+        record["final_val_flip"] = round(100 * _validation_score_with_flip(pipe, X, y, curve[-1]), 2)
     return record
 
 
-def _validation_score_with_flip(pipe, X, y, seed, final_val):
+def _validation_score_with_flip(pipe, X, y, final_val):
     """Validation accuracy of the fitted pipeline with ``test_time_flip=True``.
 
     The validation images are the estimator's own early-stopping split, drawn
-    again the way it draws them; the same network scored without the flip
-    must reproduce the last epoch's validation accuracy, which checks that.
+    again by its own code (on sample indices); the same network scored without
+    the flip must reproduce the last epoch's validation accuracy, which checks that.
     """
     import numpy as np
-    from sklearn.model_selection import train_test_split
-    from sklearn.utils import check_random_state
 
-    split_seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
-    _, val = train_test_split(np.arange(len(y)), test_size=0.1, stratify=y, random_state=split_seed)
     clf, flip = pipe[-1], pipe[-1].test_time_flip
+    y_enc = clf._label_encoder.transform(y).astype(np.int32)
+    *_, (val, _) = clf._validation_split(np.arange(len(y)), y_enc, None, clf._fit_seed())
     try:
         clf.set_params(test_time_flip=False)
         plain = 100 * pipe.score(X[val], y[val])

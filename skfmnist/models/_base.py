@@ -127,6 +127,12 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 )
         return y_enc
 
+    def _fit_seed(self):
+        """The int that seeds a fit (weights, shuffling, validation split), or None."""
+        if self.random_state is None:
+            return None
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
     def _validation_split(self, X, y, sample_weight, seed):
         """Stratified, seeded hold-out for early stopping."""
         arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
@@ -194,9 +200,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         self.input_shape_ = tuple(self._input_shape(X.shape[1], batch_shape))
         X = X.reshape(X.shape[0], *self.input_shape_)
 
-        seed = None
-        if self.random_state is not None:
-            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._fit_seed()
         validation_data = None
         if self.early_stopping:
             X, y_enc, sample_weight, validation_data = self._validation_split(X, y_enc, sample_weight, seed)

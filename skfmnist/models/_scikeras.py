@@ -140,11 +140,11 @@ def predict_proba(wrapper, X, *, average_mirror=False):
     batch_size = wrapper.get_params()["predict__batch_size"]
     proba = np.empty((X.shape[0], model.output_shape[-1]), dtype=np.float32)
     for start in range(0, X.shape[0], batch_size):
-        batch = X[start : start + batch_size]
-        proba[start : start + batch_size] = model.predict_on_batch(batch)
+        batch, out = X[start : start + batch_size], proba[start : start + batch_size]
+        out[:] = model.predict_on_batch(batch)
         if average_mirror:
-            proba[start : start + batch_size] += model.predict_on_batch(np.ascontiguousarray(batch[:, :, ::-1]))
-            proba[start : start + batch_size] /= 2
+            out += model.predict_on_batch(np.ascontiguousarray(batch[:, :, ::-1]))
+            out /= 2
     return proba
 
 

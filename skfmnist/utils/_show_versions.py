@@ -19,19 +19,12 @@ def _cpu_model(cpuinfo="/proc/cpuinfo"):
     generations, which the numbers tell apart (family 25 model 1 has no AVX-512,
     family 25 model 17 has it).
     """
-    fields = {}
+    from ._tf import _cpu_fields
+
     try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, sep, value = line.partition(":")
-                key = key.strip()
-                if not sep:
-                    if fields:
-                        break  # end of the first CPU's block
-                    continue
-                fields.setdefault(key, value.strip())
+        fields = _cpu_fields(cpuinfo)
     except OSError:
-        pass
+        fields = {}
     name = fields.get("model name")
     if not name:
         return platform.processor() or platform.machine()

@@ -93,18 +93,24 @@ def configure_threads(intra_op=None, inter_op=None):
     return True
 
 
-def _cpu_info(cpuinfo):
-    """Vendor and flags of the first CPU listed in a Linux ``/proc/cpuinfo`` file."""
-    vendor, flags = "", set()
+def _cpu_fields(cpuinfo):
+    """``{key: value}`` of the first CPU's block of a Linux ``/proc/cpuinfo`` file."""
+    fields = {}
     with open(cpuinfo, encoding="utf-8", errors="replace") as f:
         for line in f:
-            key, _, value = line.partition(":")
-            key = key.strip()
-            if key == "vendor_id" and not vendor:
-                vendor = value.strip()
-            elif key in ("flags", "Features") and not flags:
-                flags = set(value.split())
-    return vendor, flags
+            key, sep, value = line.partition(":")
+            if not sep:
+                if fields:
+                    break  # the blank line that ends the first CPU's block
+                continue
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def _cpu_info(cpuinfo):
+    """Vendor and flags (x86 "flags", Arm "Features") of the first CPU listed in ``cpuinfo``."""
+    fields = _cpu_fields(cpuinfo)
+    return fields.get("vendor_id", ""), set(fields.get("flags", fields.get("Features", "")).split())
 
 
 @functools.cache
