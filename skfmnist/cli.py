@@ -25,6 +25,16 @@ def _positive_int(text):
     return value
 
 
+def _positive_seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
 def _cv_folds(text):
     try:
         value = int(text)
@@ -74,6 +84,14 @@ def build_parser():
     )
     cmp_.add_argument(
         "--epochs", type=_positive_int, default=None, help="epochs for every model (default: each model's own)"
+    )
+    cmp_.add_argument(
+        "--max-fit-time",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="training-time budget of every fit (the estimators' max_fit_time: the epochs that fit "
+        "into it, with the cosine decay shortened to end with them; default: none)",
     )
     cmp_.add_argument(
         "--train-size", type=_positive_int, default=None, help="stratified subset of the 60,000 training images"
@@ -204,6 +222,8 @@ def _compare(args, parser):
         params = {"random_state": args.random_state, "early_stopping": args.early_stopping}
         if args.epochs is not None:
             params["epochs"] = args.epochs
+        if args.max_fit_time is not None:
+            params["max_fit_time"] = args.max_fit_time
         if progress:
             from .models._callbacks import EpochProgress
 

@@ -117,6 +117,28 @@ def test_bench_accuracy_quick(tmp_path):
         bench.main(["--quick", "--json", str(tmp_path / "runs.json"), "--resume"])
 
 
+
+@requires_data
+@pytest.mark.timeout(300)
+def test_bench_accuracy_time_budget(tmp_path):
+    bench = _load(BENCH_ACCURACY)
+    path = tmp_path / "runs.json"
+    runs = bench.main(["--quick", "--models", "dense", "--max-fit-time", "1e6", "--json", str(path)])
+    for r in runs:
+        # no curve (its test scoring would count against the budget), the fit's own epoch times instead
+        assert r["curve"] == [] and len(r["epoch_times"]) == r["epochs"] == 1
+    assert "n/a" not in bench._epoch_seconds(runs[0])
+    saved = json.loads(path.read_text())
+    assert saved["settings"]["max_fit_time"] == 1e6
+    # a budgeted file is not resumed as an unbudgeted one, and files written before the option
+    # (no max_fit_time in their settings) resume as unbudgeted
+    with pytest.raises(SystemExit, match="other settings"):
+        bench.main(["--quick", "--models", "dense", "--json", str(path), "--resume"])
+    del saved["settings"]["max_fit_time"]
+    path.write_text(json.dumps(saved))
+    bench.run_one = lambda *a, **k: pytest.fail("--resume trained a run that was saved")
+    assert len(bench.main(["--quick", "--models", "dense", "--json", str(path), "--resume"])) == 2
+
 def test_write_section_replaces_only_its_own_block(tmp_path):
     results = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "_results.py")
     path = tmp_path / "R.md"

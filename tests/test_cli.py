@@ -86,6 +86,8 @@ def test_saved_models_load_and_predict(quick_report, fmnist_small):
         (["compare", "--cv", "1"], "number of folds >= 2"),
         (["compare", "--epochs", "0"], "positive integer"),
         (["compare", "--train-size", "abc"], "positive integer"),
+        (["compare", "--max-fit-time", "0"], "positive number of seconds"),
+        (["compare", "--max-fit-time", "15min"], "positive number of seconds"),
         (["compare", "--search", "--grid", "g.json"], "not allowed with argument"),
         (["compare", "--grid", "/nonexistent/grid.json"], "no such file"),
         (["nonsense"], "invalid choice"),
@@ -140,3 +142,19 @@ def test_compare_uses_the_estimators_defaults_unless_told():
     assert parser.parse_args(["compare"]).early_stopping is False
     assert parser.parse_args(["compare", "--early-stopping"]).early_stopping is True
     assert parser.parse_args(["compare", "--no-early-stopping"]).early_stopping is False
+
+
+@requires_data
+def test_max_fit_time_reaches_every_estimator(monkeypatch):
+    import skfmnist.evaluation
+
+    seen = {}
+
+    def capture(pipelines, *args, **kwargs):
+        seen.update({name: pipe[-1].max_fit_time for name, pipe in pipelines.items()})
+        raise KeyboardInterrupt  # stop before any training
+
+    monkeypatch.setattr(skfmnist.evaluation, "compare_models", capture)
+    main(["compare", "--max-fit-time", "900", "--train-size", "200", "--test-size", "100", "--no-progress",
+          "--out", "/nonexistent/never-written"])
+    assert seen == {"dense": 900.0, "cnn": 900.0, "deep_cnn": 900.0}

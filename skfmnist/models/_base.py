@@ -50,6 +50,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_fit_time": [Interval(Real, 0, None, closed="neither"), None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -156,10 +157,12 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         return train[0], train[1], sw_train, tuple(val)
 
     # ------------------------------------------------------------------- fit
-    def _fit_callbacks(self):
+    def _fit_callbacks(self, steps_per_epoch):
         keras = import_keras()
         timer = _callbacks.EpochTimer()
         callbacks = [_callbacks.StopOnNaN(), timer]
+        if self.max_fit_time is not None:
+            callbacks.append(_callbacks.TimeBudget(self.max_fit_time, steps_per_epoch))
         stopper = None
         if self.early_stopping:
             stopper = keras.callbacks.EarlyStopping(
@@ -210,7 +213,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         keras = import_keras()
         keras.backend.clear_session(free_memory=False)  # no growth of Keras' global state
         n_classes = len(self.classes_)
-        steps = self.epochs * int(np.ceil(X.shape[0] / self.batch_size))
+        steps_per_epoch = int(np.ceil(X.shape[0] / self.batch_size))
+        steps = self.epochs * steps_per_epoch
         input_shape = self.input_shape_
 
         build = functools.partial(
@@ -228,10 +232,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 "label_smoothing": self.label_smoothing,
                 "jit_compile": self.jit_compile,
                 "steps_per_execution": self.steps_per_execution,
+                "replannable_schedule": self.max_fit_time is not None,
             },
         )
 
-        callbacks, timer, stopper = self._fit_callbacks()
+        callbacks, timer, stopper = self._fit_callbacks(steps_per_epoch)
         wrapper = _scikeras.make_wrapper(
             build,
             epochs=self.epochs,
@@ -359,6 +364,16 @@ _COMMON_PARAMETERS = """\
         Training mini-batch size.
     epochs : int, default=%(epochs)r
         Maximum number of passes over the training data.
+    max_fit_time : float, default=None
+        Training-time budget in seconds (None: no budget).  After each
+        epoch the fit estimates, from the slowest of the last three epochs,
+        how many epochs fit into the rest of the budget, plans to stop after
+        them (at most ``epochs``) and, with the "cosine" schedule, shortens
+        the decay so that the learning rate still reaches zero at the
+        planned end.  At least one epoch runs; the time of building the
+        network is not counted.  The number of epochs, and so the result,
+        then depends on the machine's speed: ``random_state`` alone no
+        longer makes a fit reproducible.  ``n_epochs_`` tells how many ran.
     early_stopping : bool, default=False
         Hold out a stratified, seeded ``validation_fraction`` of the training
         data, stop when its loss has not improved for ``n_iter_no_change``

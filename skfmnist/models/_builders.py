@@ -15,6 +15,7 @@ layers = keras.layers
 ops = keras.ops
 
 __all__ = [
+    "ReplannableCosineDecay",
     "SparseCategoricalCrossentropy",
     "build_cnn",
     "build_and_compile",
@@ -56,6 +57,47 @@ class SparseCategoricalCrossentropy(keras.losses.Loss):
     def get_config(self):
         config = super().get_config()
         config["label_smoothing"] = self.label_smoothing
+        return config
+
+
+@keras.saving.register_keras_serializable(package="skfmnist")
+class ReplannableCosineDecay(keras.optimizers.schedules.CosineDecay):
+    """Keras' cosine decay whose length can change during training.
+
+    The same learning rates as :class:`keras.optimizers.schedules.CosineDecay`
+    (without warm-up), but ``decay_steps`` is a non-trainable variable that the
+    compiled training function reads at every step, so that a callback
+    (:class:`~skfmnist.models._callbacks.TimeBudget`) can shorten or lengthen
+    the schedule between epochs and the rate still reaches zero at the new end.
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        Peak learning rate, at step 0.
+    decay_steps : int
+        Initial length of the decay, in optimizer steps.
+    alpha : float, default=0.0
+        Final rate as a fraction of ``initial_learning_rate``.
+    name : str, default="ReplannableCosineDecay"
+        Name of the schedule.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="ReplannableCosineDecay", **kwargs):
+        kwargs.pop("warmup_target", None)
+        kwargs.pop("warmup_steps", None)
+        super().__init__(initial_learning_rate, decay_steps, alpha=alpha, name=name, **kwargs)
+        self.decay_steps = keras.Variable(
+            float(decay_steps), dtype="float32", trainable=False, name="decay_steps"
+        )
+
+    def set_decay_steps(self, decay_steps):
+        """Make the decay end after ``decay_steps`` optimizer steps in all."""
+        self.decay_steps.assign(float(max(decay_steps, 1)))
+
+    def get_config(self):
+        config = super().get_config()
+        config["decay_steps"] = float(ops.convert_to_numpy(self.decay_steps))
+        del config["warmup_target"], config["warmup_steps"]
         return config
 
 
@@ -294,6 +336,7 @@ def compile_classifier(
     label_smoothing=0.0,
     jit_compile=False,
     steps_per_execution=1,
+    replannable_schedule=False,
 ):
     """Compile a classifier with an optimizer, schedule and smoothed loss.
 
@@ -317,6 +360,9 @@ def compile_classifier(
         Compile the training step with XLA.
     steps_per_execution : int, default=1
         Batches per call of the compiled training function.
+    replannable_schedule : bool, default=False
+        Use :class:`ReplannableCosineDecay` for "cosine", so that a callback
+        can change the schedule's length during training.
 
     Returns
     -------
@@ -325,7 +371,8 @@ def compile_classifier(
     """
     lr = learning_rate
     if lr_schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(int(total_steps or 1), 1))
+        schedule = ReplannableCosineDecay if replannable_schedule else keras.optimizers.schedules.CosineDecay
+        lr = schedule(learning_rate, decay_steps=max(int(total_steps or 1), 1))
     kwargs = {"learning_rate": lr}
     if optimizer == "sgd":
         kwargs.update(momentum=0.9, nesterov=True)

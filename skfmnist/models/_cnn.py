@@ -129,6 +129,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         label_smoothing=0.0,
         batch_size=128,
         epochs=22,
+        max_fit_time=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -154,6 +155,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.epochs = epochs
+        self.max_fit_time = max_fit_time
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -283,6 +285,7 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         label_smoothing=0.1,
         batch_size=256,
         epochs=26,
+        max_fit_time=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -309,6 +312,7 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.epochs = epochs
+        self.max_fit_time = max_fit_time
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -80,6 +80,7 @@ class DenseClassifier(BaseKerasClassifier):
         label_smoothing=0.0,
         batch_size=256,
         epochs=40,
+        max_fit_time=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -100,6 +101,7 @@ class DenseClassifier(BaseKerasClassifier):
         self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.epochs = epochs
+        self.max_fit_time = max_fit_time
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -1,0 +1,139 @@
+"""``max_fit_time``: a training-time budget that re-plans the cosine schedule."""
+
+import pickle
+import types
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skfmnist import CNNClassifier, DenseClassifier, persistence
+from skfmnist.models import _builders, _callbacks
+from skfmnist.utils._tf import import_keras
+
+
+@pytest.fixture(scope="module")
+def toy():
+    X, y = make_classification(n_samples=240, n_features=16, n_informative=8, n_classes=3, random_state=0)
+    return X.astype(np.float32), y
+
+
+class _Clock:
+    """A fake ``time.perf_counter`` that a callback moves on by ``epoch_s`` at each epoch."""
+
+    def __init__(self, epoch_s):
+        self.now = 1000.0
+        self.epoch_s = epoch_s
+
+    def perf_counter(self):
+        return self.now
+
+
+def _advancing(clock):
+    keras = import_keras()
+
+    class Advance(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            clock.now += clock.epoch_s
+
+    return Advance()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = _Clock(10.0)
+    monkeypatch.setattr(_callbacks, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
+    return clock
+
+
+def _lr(clf):
+    """The learning rate the optimizer would use at its current step."""
+    return float(np.asarray(clf.model_.optimizer.learning_rate))
+
+
+def test_replannable_cosine_decay_is_keras_cosine_decay():
+    keras = import_keras()
+    mine = _builders.ReplannableCosineDecay(0.002, 100)
+    for total in (100, 37):
+        mine.set_decay_steps(total)
+        ref = keras.optimizers.schedules.CosineDecay(0.002, total)
+        for step in (0, 1, 10, total // 2, total - 1, total, total + 5):
+            assert float(mine(step)) == float(ref(step))
+    assert float(mine(37)) == 0.0
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(mine))
+    assert isinstance(again, _builders.ReplannableCosineDecay)
+    assert float(again(20)) == float(mine(20))
+
+
+def test_budget_shortens_training_and_the_decay(toy, clock):
+    # every epoch takes 10 (fake) seconds: 35 s fit 3 of the 10 epochs, and the
+    # learning rate must still have decayed to zero at the end of the third
+    X, y = toy
+    clf = DenseClassifier(
+        hidden_layer_sizes=(8,), epochs=10, batch_size=32, max_fit_time=35, callbacks=[_advancing(clock)],
+        random_state=0,
+    ).fit(X, y)
+    assert clf.n_epochs_ == 3
+    assert clf.history_["time"] == [10.0, 20.0, 30.0]
+    assert int(clf.model_.optimizer.iterations) == 3 * 8  # 240 samples, batch 32
+    assert _lr(clf) == pytest.approx(0.0, abs=1e-9)
+    # without a budget the same fit runs 10 epochs and stops with the rate at zero too
+    full = clone(clf).set_params(max_fit_time=None).fit(X, y)
+    assert full.n_epochs_ == 10
+    assert _lr(full) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_budget_exceeded_by_the_first_epoch_stops_after_it(toy, clock):
+    X, y = toy
+    clf = DenseClassifier(
+        hidden_layer_sizes=(8,), epochs=5, max_fit_time=4, callbacks=[_advancing(clock)], random_state=0
+    ).fit(X, y)
+    assert clf.n_epochs_ == 1
+
+
+def test_plan_follows_the_slowest_recent_epoch(toy, clock):
+    # the first epoch (20 s: it also builds the training function) is left out
+    # of the estimate once later epochs exist; at 5 s an epoch, 60 s fit 9
+    X, y = toy
+    keras = import_keras()
+
+    class SlowFirst(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            clock.now += 20.0 if epoch == 0 else 5.0
+
+    clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=30, batch_size=240, callbacks=[SlowFirst()],
+                          max_fit_time=60, random_state=0)
+    clf.fit(X, y)
+    assert clf.n_epochs_ == 9  # 20 + 8 x 5 = 60
+    assert _lr(clf) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_generous_budget_changes_nothing(toy):
+    # the re-plannable schedule gives Keras' cosine rates bit for bit
+    X, y = toy
+    for clf in (
+        DenseClassifier(hidden_layer_sizes=(8,), epochs=3, random_state=0),
+        CNNClassifier(filters=(4,), dense_units=8, epochs=2, random_state=0),
+    ):
+        plain = clone(clf).fit(X, y)
+        budget = clone(clf).set_params(max_fit_time=1e6).fit(X, y)
+        assert budget.n_epochs_ == plain.n_epochs_
+        np.testing.assert_array_equal(budget.predict_proba(X), plain.predict_proba(X))
+
+
+def test_budgeted_fit_pickles_and_saves(toy, tmp_path):
+    X, y = toy
+    clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=2, max_fit_time=1e6, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected)
+    persistence.save(clf, tmp_path / "clf.skfmnist")
+    np.testing.assert_array_equal(persistence.load(tmp_path / "clf.skfmnist").predict_proba(X), expected)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, "15 min"])
+def test_bad_budget_is_refused(toy, bad):
+    X, y = toy
+    with pytest.raises(InvalidParameterError, match="max_fit_time"):
+        DenseClassifier(epochs=1, max_fit_time=bad).fit(X, y)
