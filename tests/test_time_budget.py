@@ -137,3 +137,13 @@ def test_bad_budget_is_refused(toy, bad):
     X, y = toy
     with pytest.raises(InvalidParameterError, match="max_fit_time"):
         DenseClassifier(epochs=1, max_fit_time=bad).fit(X, y)
+
+
+def test_zero_second_epochs_run_them_all(toy, clock):
+    # a coarse clock can read the same time before and after an epoch: no division by zero
+    X, y = toy
+    clock.epoch_s = 0.0
+    clf = DenseClassifier(
+        hidden_layer_sizes=(8,), epochs=3, max_fit_time=10, callbacks=[_advancing(clock)], random_state=0
+    ).fit(X, y)
+    assert clf.n_epochs_ == 3

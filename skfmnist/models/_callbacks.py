@@ -128,7 +128,7 @@ class TimeBudget(keras.callbacks.Callback):
         self._durations.append(now - self._last)
         self._last = now
         done = epoch + 1
-        per_epoch = max((self._durations[1:] or self._durations)[-3:])
+        per_epoch = max(max((self._durations[1:] or self._durations)[-3:]), 1e-9)  # a coarse clock can read 0
         left = self.max_seconds - (now - self._start)
         fits = done + max(int(left // per_epoch), 0)
         plan = max(done, min(self.params["epochs"], fits))
