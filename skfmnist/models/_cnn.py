@@ -220,6 +220,8 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         picks bfloat16).  Where "auto" trains in float32 each epoch takes
         longer: on a 2-core Intel Xeon without AMX (bfloat16 there is
         1.3-1.5x slower than float32) the 26 epochs took 1,352 s.
+        ``max_fit_time=900`` keeps any CPU within 15 minutes of training,
+        with the epochs that fit (fewer, and less accurate, on slower CPUs).
     test_time_flip : bool or "auto", default="auto"
         Predict the average of the class probabilities of each image and of
         its mirror image (width axis reversed, batch by batch), so that an
