@@ -370,8 +370,9 @@ _COMMON_PARAMETERS = """\
         how many epochs fit into the rest of the budget, plans to stop after
         them (at most ``epochs``) and, with the "cosine" schedule, shortens
         the decay so that the learning rate still reaches zero at the
-        planned end.  At least one epoch runs; the time of building the
-        network is not counted.  The number of epochs, and so the result,
+        planned end.  At least one epoch runs, and an epoch much slower
+        than the ones before it can overrun the budget; the time of
+        building the network is not counted.  The number of epochs, and so the result,
         then depends on the machine's speed: ``random_state`` alone no
         longer makes a fit reproducible.  ``n_epochs_`` tells how many ran.
     early_stopping : bool, default=False
