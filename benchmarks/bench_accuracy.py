@@ -197,6 +197,19 @@ def _epoch_seconds(run):
     return f"{np.median(per_epoch):.1f} ({per_epoch.min():.1f}-{per_epoch.max():.1f})"
 
 
+def _seconds_text(runs, plot_path):
+    """What the training seconds count, and where the curves are (runs with a budget have none)."""
+    if not any(r["curve"] for r in runs):
+        return (
+            "Training seconds are the pipeline's `fit` wall time. No per-epoch test curve: with a "
+            "training-time budget (`max_fit_time`) its test scoring would count against the budget; "
+            "the seconds per epoch come from the fit's own history."
+        )
+    return "Training seconds are the pipeline's `fit` wall time minus the per-epoch test scoring of the curve" + (
+        f" (shown in `{plot_path}`)." if plot_path else "."
+    )
+
+
 def render(runs, command, settings, plot_path):
     runs = [
         {**r, "epoch_s": _epoch_seconds(r),
@@ -207,9 +220,8 @@ def render(runs, command, settings, plot_path):
     lines += header(command, settings)
     lines += [
         "Each default pipeline is fitted on the training images and scored once on the test "
-        "images; mean +- sample standard deviation over the seeds. Training seconds are the "
-        "pipeline's `fit` wall time minus the per-epoch test scoring of the curve"
-        + (f" (shown in `{plot_path}`)." if plot_path else "."), "",
+        "images; mean +- sample standard deviation over the seeds. "
+        + _seconds_text(runs, plot_path), "",
         table(summarize(runs), [
             ("model", ("model", "{}")), ("target", ("target", "{}")), ("met", ("met", "{}")),
             ("test accuracy %", ("acc", "{}")), ("worst seed %", ("acc_min", "{:.2f}")),
@@ -294,6 +306,8 @@ def main(argv=None):
     # no file is written unless asked for: without --out or --plot the
     # results only go to standard output
     plot_path = Path(args.plot) if args.plot else (Path(args.out).parent / "accuracy_vs_time.png" if args.out else None)
+    if not any(r["curve"] for r in runs):
+        plot_path = None  # budgeted runs: nothing to draw
     if plot_path is not None:
         plot(runs, plot_path)
     text = render(runs, command, settings, plot_path.name if plot_path is not None else None)

@@ -123,11 +123,16 @@ def test_bench_accuracy_quick(tmp_path):
 def test_bench_accuracy_time_budget(tmp_path):
     bench = _load(BENCH_ACCURACY)
     path = tmp_path / "runs.json"
-    runs = bench.main(["--quick", "--models", "dense", "--max-fit-time", "1e6", "--json", str(path)])
+    out = tmp_path / "RESULTS.md"
+    runs = bench.main(["--quick", "--models", "dense", "--max-fit-time", "1e6", "--json", str(path), "--out", str(out)])
     for r in runs:
         # no curve (its test scoring would count against the budget), the fit's own epoch times instead
         assert r["curve"] == [] and len(r["epoch_times"]) == r["epochs"] == 1
     assert "n/a" not in bench._epoch_seconds(runs[0])
+    # no empty plot is drawn, and the text does not point to one
+    assert not (tmp_path / "accuracy_vs_time.png").exists()
+    text = out.read_text()
+    assert "No per-epoch test curve" in text and ".png" not in text
     saved = json.loads(path.read_text())
     assert saved["settings"]["max_fit_time"] == 1e6
     # a budgeted file is not resumed as an unbudgeted one, and files written before the option

@@ -57,7 +57,7 @@ def test_replannable_cosine_decay_is_keras_cosine_decay():
     keras = import_keras()
     mine = _builders.ReplannableCosineDecay(0.002, 100)
     for total in (100, 37):
-        mine.set_decay_steps(total)
+        mine.set_total_steps(total)
         ref = keras.optimizers.schedules.CosineDecay(0.002, total)
         for step in (0, 1, 10, total // 2, total - 1, total, total + 5):
             assert float(mine(step)) == float(ref(step))
@@ -65,6 +65,19 @@ def test_replannable_cosine_decay_is_keras_cosine_decay():
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(mine))
     assert isinstance(again, _builders.ReplannableCosineDecay)
     assert float(again(20)) == float(mine(20))
+
+
+def test_replannable_cosine_decay_with_warm_up_is_keras_cosine_decay():
+    # the warm-up counts in the total: the decay is what is left after it
+    keras = import_keras()
+    mine = _builders.ReplannableCosineDecay(0.0, 100, warmup_target=0.002, warmup_steps=10)
+    mine.set_total_steps(50)
+    ref = keras.optimizers.schedules.CosineDecay(0.0, 40, warmup_target=0.002, warmup_steps=10)
+    for step in (0, 5, 10, 11, 30, 49, 50, 60):
+        assert float(mine(step)) == float(ref(step))
+    assert float(mine(50)) == 0.0
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(mine))
+    assert float(again(30)) == float(mine(30))
 
 
 def test_budget_shortens_training_and_the_decay(toy, clock):

@@ -159,10 +159,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------- fit
     def _fit_callbacks(self, steps_per_epoch):
         keras = import_keras()
-        timer = _callbacks.EpochTimer()
+        if self.max_fit_time is None:
+            timer = _callbacks.EpochTimer()
+        else:  # the timer that also keeps to the budget
+            timer = _callbacks.TimeBudget(self.max_fit_time, steps_per_epoch)
         callbacks = [_callbacks.StopOnNaN(), timer]
-        if self.max_fit_time is not None:
-            callbacks.append(_callbacks.TimeBudget(self.max_fit_time, steps_per_epoch))
         stopper = None
         if self.early_stopping:
             stopper = keras.callbacks.EarlyStopping(

@@ -65,39 +65,39 @@ class ReplannableCosineDecay(keras.optimizers.schedules.CosineDecay):
     """Keras' cosine decay whose length can change during training.
 
     The same learning rates as :class:`keras.optimizers.schedules.CosineDecay`
-    (without warm-up), but ``decay_steps`` is a non-trainable variable that the
-    compiled training function reads at every step, so that a callback
+    (warm-up included), but ``decay_steps`` is a non-trainable variable that
+    the compiled training function reads at every step, so that a callback
     (:class:`~skfmnist.models._callbacks.TimeBudget`) can shorten or lengthen
-    the schedule between epochs and the rate still reaches zero at the new end.
+    the schedule between epochs and the rate still reaches its end value at
+    the new end.
 
     Parameters
     ----------
     initial_learning_rate : float
-        Peak learning rate, at step 0.
+        Learning rate at step 0.
     decay_steps : int
         Initial length of the decay, in optimizer steps.
     alpha : float, default=0.0
-        Final rate as a fraction of ``initial_learning_rate``.
+        Final rate as a fraction of the peak rate.
     name : str, default="ReplannableCosineDecay"
         Name of the schedule.
+    **kwargs
+        ``warmup_target`` and ``warmup_steps``, as in Keras' ``CosineDecay``.
     """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="ReplannableCosineDecay", **kwargs):
-        kwargs.pop("warmup_target", None)
-        kwargs.pop("warmup_steps", None)
         super().__init__(initial_learning_rate, decay_steps, alpha=alpha, name=name, **kwargs)
         self.decay_steps = keras.Variable(
             float(decay_steps), dtype="float32", trainable=False, name="decay_steps"
         )
 
-    def set_decay_steps(self, decay_steps):
-        """Make the decay end after ``decay_steps`` optimizer steps in all."""
-        self.decay_steps.assign(float(max(decay_steps, 1)))
+    def set_total_steps(self, total_steps):
+        """Make the schedule, warm-up included, end after ``total_steps`` optimizer steps."""
+        self.decay_steps.assign(float(max(total_steps - self.warmup_steps, 1)))
 
     def get_config(self):
         config = super().get_config()
         config["decay_steps"] = float(ops.convert_to_numpy(self.decay_steps))
-        del config["warmup_target"], config["warmup_steps"]
         return config
 
 

@@ -77,14 +77,15 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class TimeBudget(keras.callbacks.Callback):
+class TimeBudget(EpochTimer):
     """Fit the training into ``max_seconds``, re-planning the cosine schedule.
 
-    After every epoch it estimates how many more epochs fit into what is left
-    of the budget, from the slowest of the last three epochs (the first epoch
-    only while it is the only one: it also builds the training function), and
-    plans the training to end after that many, never beyond ``epochs``.  If
-    the optimizer's schedule is a
+    An :class:`EpochTimer` that also acts on its times: after every epoch it
+    estimates how many more epochs fit into what is left of the budget, from
+    the slowest of the last three epochs (the first epoch only while it is
+    the only one: it also builds the training function), and plans the
+    training to end after that many, never beyond ``epochs``.  If the
+    optimizer's schedule is a
     :class:`~skfmnist.models._builders.ReplannableCosineDecay`, its length is
     set to the planned epochs, so that the learning rate still decays to zero
     at the planned end; the plan is revised (shorter or longer) after every
@@ -100,10 +101,10 @@ class TimeBudget(keras.callbacks.Callback):
 
     Attributes
     ----------
+    cumulative_seconds : list of float
+        Seconds from the start of training to the end of each epoch.
     planned_epochs : int
         The plan after the last epoch run.
-    stopped : bool
-        Whether the budget stopped training before ``epochs``.
     """
 
     def __init__(self, max_seconds, steps_per_epoch):
@@ -112,31 +113,27 @@ class TimeBudget(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
 
     def on_train_begin(self, logs=None):
-        self._start = self._last = time.perf_counter()
-        self._durations = []
+        super().on_train_begin(logs)
         self.planned_epochs = self.params["epochs"]
-        self.stopped = False
 
     def _schedule(self):
         # Keras 3 keeps a schedule passed as learning_rate in _learning_rate
         # (its public learning_rate is the current rate)
         schedule = getattr(self.model.optimizer, "_learning_rate", None)
-        return schedule if hasattr(schedule, "set_decay_steps") else None
+        return schedule if hasattr(schedule, "set_total_steps") else None
 
     def on_epoch_end(self, epoch, logs=None):
-        now = time.perf_counter()
-        self._durations.append(now - self._last)
-        self._last = now
+        super().on_epoch_end(epoch, logs)
+        ends = self.cumulative_seconds
+        durations = [b - a for a, b in zip([0.0] + ends[:-1], ends)]
         done = epoch + 1
-        per_epoch = max(max((self._durations[1:] or self._durations)[-3:]), 1e-9)  # a coarse clock can read 0
-        left = self.max_seconds - (now - self._start)
-        fits = done + max(int(left // per_epoch), 0)
+        per_epoch = max(max((durations[1:] or durations)[-3:]), 1e-9)  # a coarse clock can read 0
+        fits = done + max(int((self.max_seconds - ends[-1]) // per_epoch), 0)
         plan = max(done, min(self.params["epochs"], fits))
         if plan != self.planned_epochs:
             schedule = self._schedule()
             if schedule is not None:
-                schedule.set_decay_steps(plan * self.steps_per_epoch)
+                schedule.set_total_steps(plan * self.steps_per_epoch)
             self.planned_epochs = plan
         if done >= plan and done < self.params["epochs"]:
             self.model.stop_training = True
-            self.stopped = True
