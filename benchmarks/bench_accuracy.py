@@ -237,7 +237,7 @@ def render(runs, command, settings, plot_path):
         ]),
         "\"Without test-time flip\": the same fitted network scored without averaging each image's "
         "probabilities with its mirror image's (`test_time_flip=False`; n/a where the model does not "
-        "average). The per-epoch curves score the network without the average.", "",
+        "average)." + (" The per-epoch curves score the network without the average." if plot_path else ""), "",
         "Every epoch of a run does the same work (the first also builds the training function), "
         "so the spread of the seconds per epoch shows how much the wall time varies on this machine.", "",
     ]

@@ -132,7 +132,7 @@ def test_bench_accuracy_time_budget(tmp_path):
     # no empty plot is drawn, and the text does not point to one
     assert not (tmp_path / "accuracy_vs_time.png").exists()
     text = out.read_text()
-    assert "No per-epoch test curve" in text and ".png" not in text
+    assert "No per-epoch test curve" in text and ".png" not in text and "per-epoch curves" not in text
     saved = json.loads(path.read_text())
     assert saved["settings"]["max_fit_time"] == 1e6
     # a budgeted file is not resumed as an unbudgeted one, and files written before the option
