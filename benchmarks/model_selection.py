@@ -105,13 +105,15 @@ def render(records):
     keys = (
         "batch_norm", "augment", "batch_size", "learning_rate", "epochs",
         "compute_dtype", "label_smoothing", "filters", "convs_per_block", "optimizer", "weight_decay",
+        "max_fit_time",
     )
     rows = [
         # records made before compute_dtype_ was recorded: the dtype asked for, or float32 (the
         # only arithmetic before the compute_dtype parameter existed)
         {**r, "setting": ", ".join(f"{k}={r[k]}" for k in keys if k in r),
          "compute_dtype_": r.get("compute_dtype_", r.get("compute_dtype", "float32")),
-         "flip": f"{r['final_val_flip']:.2f}" if "final_val_flip" in r else "n/a"}
+         "flip": f"{r['final_val_flip']:.2f}" if "final_val_flip" in r else "n/a",
+         "epochs_run": len(r["val_curve"])}  # fewer than epochs= where max_fit_time stopped the fit
         for r in records
     ]
     lines = [
@@ -120,11 +122,13 @@ def render(records):
         "`--render`. 54,000 training / 6,000 stratified validation images from the training set, "
         "random_state=0; the test set is not read. Wall seconds include scoring the validation "
         "images after every epoch; they depend on the CPU, which the earlier records did not name "
-        "(n/a; those sessions' RESULTS.md speed sections name an AMD EPYC).", "",
+        "(n/a; those sessions' RESULTS.md speed sections name an AMD EPYC). \"Epochs run\" is "
+        "fewer than `epochs` where a training-time budget (`max_fit_time`, which counts that "
+        "validation scoring too) stopped the fit.", "",
         table(rows, [
             ("model", ("model", "{}")), ("setting", ("setting", "{}")),
             ("final val %", ("final_val", "{:.2f}")), ("with test-time flip %", ("flip", "{}")),
-            ("best val %", ("best_val", "{:.2f}")),
+            ("best val %", ("best_val", "{:.2f}")), ("epochs run", ("epochs_run", "{}")),
             ("s / epoch", ("epoch_s", "{:.1f}")), ("wall s", ("wall_s", "{}")),
             ("arithmetic", ("compute_dtype_", "{}")), ("CPU", ("cpu", "{}")),
         ]),

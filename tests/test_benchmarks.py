@@ -176,6 +176,18 @@ def test_model_selection_runs_and_renders(tmp_path):
     assert f"| float32 | {record['cpu']} |" in text
 
 
+def test_model_selection_renders_a_budgeted_record():
+    # with max_fit_time the fit can stop before `epochs`: the table shows the budget and the
+    # epochs that ran (the length of the validation curve)
+    selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
+    record = {
+        "model": "cnn", "augment": True, "epochs": 22, "max_fit_time": 870, "wall_s": 871, "epoch_s": 60.0,
+        "final_val": 93.1, "best_val": 93.2, "val_curve": [90.0, 93.2, 93.1], "params": 1, "cpu": "some CPU",
+    }
+    text = selection.render([record])
+    assert "| cnn | augment=True, epochs=22, max_fit_time=870 | 93.10 | n/a | 93.20 | 3 | 60.0 | 871 |" in text
+
+
 @requires_data
 @pytest.mark.timeout(300)
 def test_model_selection_scores_the_validation_split_with_test_time_flip():
