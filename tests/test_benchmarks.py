@@ -4,6 +4,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from .conftest import requires_data
@@ -186,6 +187,30 @@ def test_model_selection_renders_a_budgeted_record():
     }
     text = selection.render([record])
     assert "| cnn | augment=True, epochs=22, max_fit_time=870 | 93.10 | n/a | 93.20 | 3 | 60.0 | 871 |" in text
+
+
+def test_model_selection_keeps_the_last_epochs_weights():
+    # Keras' EarlyStopping(restore_best_weights=True) restores the best epoch's weights when
+    # training ends, stopped early or not; the benchmark's callback, after it, puts the last back
+    import keras
+
+    selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+    def train(callbacks):
+        cbs = keras.callbacks.CallbackList(callbacks, model=model, epochs=2)
+        cbs.on_train_begin()
+        for epoch, (weight, val_loss) in enumerate([(1.0, 0.1), (2.0, 0.5)]):  # epoch 0 is the best
+            model.set_weights([np.full((2, 1), weight), np.zeros(1)])
+            cbs.on_epoch_end(epoch, {"val_loss": val_loss})
+        cbs.on_train_end()
+        return model.get_weights()[0][0, 0]
+
+    def stopper():
+        return keras.callbacks.EarlyStopping(monitor="val_loss", patience=100, restore_best_weights=True)
+
+    assert train([stopper()]) == 1.0
+    assert train([stopper(), selection.keep_last_weights()]) == 2.0
 
 
 @requires_data
