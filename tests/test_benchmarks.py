@@ -192,8 +192,9 @@ def test_model_selection_renders_a_budgeted_record():
 def test_model_selection_keeps_the_last_epochs_weights():
     # Keras' EarlyStopping(restore_best_weights=True) restores the best epoch's weights when
     # training ends, stopped early or not; the benchmark's callback, after it, puts the last back
-    import keras
+    from skfmnist.utils._tf import import_keras
 
+    keras = import_keras()
     selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
 

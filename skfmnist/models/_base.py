@@ -379,7 +379,8 @@ _COMMON_PARAMETERS = """\
     early_stopping : bool, default=False
         Hold out a stratified, seeded ``validation_fraction`` of the training
         data, stop when its loss has not improved for ``n_iter_no_change``
-        epochs, and restore the weights of the best epoch.
+        epochs, and end with the weights of the best epoch (lowest
+        validation loss), also when every epoch ran (``best_epoch_``).
     validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping``.
     n_iter_no_change : int, default=5
