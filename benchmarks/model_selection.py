@@ -94,7 +94,7 @@ def run(config, seed=0):
     history = pipe[-1].history_
     curve = [round(100 * v, 2) for v in history["val_accuracy"]]
     record = {
-        "model": name, **params, "wall_s": round(wall), "epoch_s": round(history["time"][-1] / len(curve), 1),
+        "model": name, **params, "seed": seed, "wall_s": round(wall), "epoch_s": round(history["time"][-1] / len(curve), 1),
         "final_val": curve[-1], "best_val": max(curve), "val_curve": curve, "params": pipe[-1].n_trainable_params_,
         "compute_dtype_": pipe[-1].compute_dtype_, "cpu": versions()["cpu"],
     }
@@ -139,20 +139,22 @@ def render(records):
         {**r, "setting": ", ".join(f"{k}={r[k]}" for k in keys if k in r),
          "compute_dtype_": r.get("compute_dtype_", r.get("compute_dtype", "float32")),
          "flip": f"{r['final_val_flip']:.2f}" if "final_val_flip" in r else "n/a",
-         "epochs_run": len(r["val_curve"])}  # fewer than epochs= where max_fit_time stopped the fit
+         "epochs_run": len(r["val_curve"]),
+         "seed": r.get("seed", 0)}  # records made before the seed was recorded all used 0  # fewer than epochs= where max_fit_time stopped the fit
         for r in records
     ]
     lines = [
         "## Model selection of the defaults (validation split of the training data)", "",
         "Produced by `python benchmarks/model_selection.py` (its CONFIGS; one JSON line each) and "
         "`--render`. 54,000 training / 6,000 stratified validation images from the training set, "
-        "random_state=0; the test set is not read. Wall seconds include scoring the validation "
+        "random_state as in the seed column (it draws the split, the initial weights and the "
+        "batch order); the test set is not read. Wall seconds include scoring the validation "
         "images after every epoch; they depend on the CPU, which the earlier records did not name "
         "(n/a; those sessions' RESULTS.md speed sections name an AMD EPYC). \"Epochs run\" is "
         "fewer than `epochs` where a training-time budget (`max_fit_time`, which counts that "
         "validation scoring too) stopped the fit.", "",
         table(rows, [
-            ("model", ("model", "{}")), ("setting", ("setting", "{}")),
+            ("model", ("model", "{}")), ("setting", ("setting", "{}")), ("seed", ("seed", "{}")),
             ("final val %", ("final_val", "{:.2f}")), ("with test-time flip %", ("flip", "{}")),
             ("best val %", ("best_val", "{:.2f}")), ("epochs run", ("epochs_run", "{}")),
             ("s / epoch", ("epoch_s", "{:.1f}")), ("wall s", ("wall_s", "{}")),

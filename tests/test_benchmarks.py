@@ -162,9 +162,9 @@ def test_write_section_replaces_only_its_own_block(tmp_path):
 @pytest.mark.timeout(300)
 def test_model_selection_runs_and_renders(tmp_path):
     selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
-    records = selection.main(['{"model": "dense", "hidden_layer_sizes": [8], "epochs": 2}'])
+    records = selection.main(['{"model": "dense", "hidden_layer_sizes": [8], "epochs": 2}', "--seed", "3"])
     (record,) = records
-    assert record["model"] == "dense" and len(record["val_curve"]) == 2
+    assert record["model"] == "dense" and len(record["val_curve"]) == 2 and record["seed"] == 3
     assert record["final_val"] == record["val_curve"][-1] and 10 < record["final_val"] <= 100
     assert record["compute_dtype_"] == "float32" and record["cpu"]  # the dense default; the machine
     log = tmp_path / "sel.jsonl"
@@ -173,7 +173,7 @@ def test_model_selection_runs_and_renders(tmp_path):
     selection.main(["--render", str(log), "--out", str(out)])
     text = out.read_text()
     assert "<!-- begin selection -->" in text and "hidden_layer_sizes" not in text
-    assert f"| dense | epochs=2 | {record['final_val']:.2f} | n/a |" in text  # no test-time flip
+    assert f"| dense | epochs=2 | 3 | {record['final_val']:.2f} | n/a |" in text  # the seed; no test-time flip
     assert f"| float32 | {record['cpu']} |" in text
 
 
@@ -186,7 +186,8 @@ def test_model_selection_renders_a_budgeted_record():
         "final_val": 93.1, "best_val": 93.2, "val_curve": [90.0, 93.2, 93.1], "params": 1, "cpu": "some CPU",
     }
     text = selection.render([record])
-    assert "| cnn | augment=True, epochs=22, max_fit_time=870 | 93.10 | n/a | 93.20 | 3 | 60.0 | 871 |" in text
+    # a record without a seed was made before the seed was recorded, when every run used 0
+    assert "| cnn | augment=True, epochs=22, max_fit_time=870 | 0 | 93.10 | n/a | 93.20 | 3 | 60.0 | 871 |" in text
 
 
 def test_model_selection_keeps_the_last_epochs_weights():
