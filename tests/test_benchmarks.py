@@ -223,3 +223,49 @@ def test_model_selection_scores_the_validation_split_with_test_time_flip():
     selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
     (record,) = selection.main(['{"model": "cnn", "filters": [2], "dense_units": 8, "epochs": 1}'])
     assert 10 < record["final_val"] <= 100 and 10 < record["final_val_flip"] <= 100
+
+
+@requires_data
+@pytest.mark.timeout(300)
+def test_bench_accuracy_params(tmp_path, capsys):
+    bench = _load(BENCH_ACCURACY)
+    path, out = tmp_path / "runs.json", tmp_path / "RESULTS.md"
+    seen = []
+    real_run_one = bench.run_one
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["params"])
+        return real_run_one(*args, **kwargs)
+
+    bench.run_one = spy
+    runs = bench.main([
+        "--quick", "--models", "cnn", "--params", '{"augment": true, "dense_units": 8}',
+        "--json", str(path), "--out", str(out),
+    ])
+    assert seen == [{"augment": True, "dense_units": 8}] * 2 and len(runs) == 2  # --quick: seeds 0 and 1
+    # the run used them: augmentation turns the test-time mirror average on, so there is a
+    # score without it, and 8 dense units make a smaller network than the default 128
+    assert runs[0]["accuracy_no_flip"] is not None
+    bench.run_one = real_run_one
+    default = bench.main(["--quick", "--models", "cnn"])
+    assert default[0]["accuracy_no_flip"] is None and default[0]["params"] > runs[0]["params"]
+    text = out.read_text()
+    assert "## Accuracy of the pipelines with augment=True, dense_units=8" in text
+    assert "defaults except augment=True, dense_units=8" in text
+    assert json.loads(path.read_text())["settings"]["params"] == {"augment": True, "dense_units": 8}
+    # runs made with other parameters are not resumed as these
+    with pytest.raises(SystemExit, match="other settings"):
+        bench.main(["--quick", "--models", "cnn", "--json", str(path), "--resume"])
+    # bad --params: named, before any training
+    bench.run_one = lambda *a, **k: pytest.fail("trained despite bad --params")
+    for bad, message in [
+        ("{augment", "not valid JSON"), ("[1]", "must be a JSON object"),
+        ('{"random_state": 3}', "cannot set random_state"), ('{"epochs": 3}', "--epochs"),
+        ('{"augmnt": true}', "does not fit the cnn pipeline"),
+    ]:
+        with pytest.raises(SystemExit):
+            bench.main(["--quick", "--models", "cnn", "--params", bad])
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the dense network has no augmentation
+        bench.main(["--quick", "--models", "dense", "--params", '{"augment": true}'])
+    assert "does not fit the dense pipeline" in capsys.readouterr().err
