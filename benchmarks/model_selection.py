@@ -94,7 +94,8 @@ def run(config, seed=0):
     history = pipe[-1].history_
     curve = [round(100 * v, 2) for v in history["val_accuracy"]]
     record = {
-        "model": name, **params, "seed": seed, "wall_s": round(wall), "epoch_s": round(history["time"][-1] / len(curve), 1),
+        "model": name, **params, "seed": seed, "wall_s": round(wall),
+        "epoch_s": round(history["time"][-1] / len(curve), 1),
         "final_val": curve[-1], "best_val": max(curve), "val_curve": curve, "params": pipe[-1].n_trainable_params_,
         "compute_dtype_": pipe[-1].compute_dtype_, "cpu": versions()["cpu"],
     }
@@ -139,8 +140,8 @@ def render(records):
         {**r, "setting": ", ".join(f"{k}={r[k]}" for k in keys if k in r),
          "compute_dtype_": r.get("compute_dtype_", r.get("compute_dtype", "float32")),
          "flip": f"{r['final_val_flip']:.2f}" if "final_val_flip" in r else "n/a",
-         "epochs_run": len(r["val_curve"]),
-         "seed": r.get("seed", 0)}  # records made before the seed was recorded all used 0  # fewer than epochs= where max_fit_time stopped the fit
+         "epochs_run": len(r["val_curve"]),  # fewer than epochs= where max_fit_time stopped the fit
+         "seed": r.get("seed", 0)}  # records made before the seed was recorded all used 0
         for r in records
     ]
     lines = [
