@@ -130,7 +130,7 @@ def _validation_score_with_flip(pipe, X, y, final_val):
 def render(records):
     """The "selection" section of RESULTS.md from JSON records."""
     keys = (
-        "batch_norm", "augment", "batch_size", "learning_rate", "epochs",
+        "batch_norm", "augment", "batch_size", "learning_rate", "lr_schedule", "epochs",
         "compute_dtype", "label_smoothing", "filters", "convs_per_block", "optimizer", "weight_decay",
         "max_fit_time",
     )

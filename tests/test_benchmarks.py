@@ -188,6 +188,9 @@ def test_model_selection_renders_a_budgeted_record():
     text = selection.render([record])
     # a record without a seed was made before the seed was recorded, when every run used 0
     assert "| cnn | augment=True, epochs=22, max_fit_time=870 | 0 | 93.10 | n/a | 93.20 | 3 | 60.0 | 871 |" in text
+    # the schedule is shown where a record names it
+    text = selection.render([{**record, "learning_rate": 0.002, "lr_schedule": "one_cycle"}])
+    assert "| augment=True, learning_rate=0.002, lr_schedule=one_cycle, epochs=22, max_fit_time=870 | 0 |" in text
 
 
 def test_model_selection_keeps_the_last_epochs_weights():

@@ -1,4 +1,4 @@
-"""``max_fit_time``: a training-time budget that re-plans the cosine schedule."""
+"""``max_fit_time``: a training-time budget that re-plans the learning-rate schedule (cosine, one-cycle)."""
 
 import pickle
 import types
@@ -80,6 +80,86 @@ def test_replannable_cosine_decay_with_warm_up_is_keras_cosine_decay():
     assert float(again(30)) == float(mine(30))
 
 
+def test_one_cycle_decay_is_keras_cosine_decay_with_a_scaled_warm_up():
+    # 30% of the steps rising linearly from peak / 25 to the peak, the rest a half cosine to zero;
+    # a new total rescales both parts
+    keras = import_keras()
+    mine = _builders.OneCycleDecay(0.002, 100)
+    for total in (100, 50, 7):
+        mine.set_total_steps(total)
+        warmup = 0.3 * total
+        ref = keras.optimizers.schedules.CosineDecay(
+            0.002 / 25, total - warmup, warmup_target=0.002, warmup_steps=warmup
+        )
+        for step in (0, 1, int(warmup) // 2, int(warmup), int(warmup) + 1, total - 1, total, total + 5):
+            assert float(mine(step)) == pytest.approx(float(ref(step)), rel=1e-6, abs=1e-12)
+        assert float(mine(0)) == pytest.approx(0.002 / 25)
+        assert float(mine(total)) == 0.0
+    assert float(mine(2.1)) == pytest.approx(0.002, rel=1e-6)  # the peak, at 30% of 7 steps
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(mine))
+    assert isinstance(again, _builders.OneCycleDecay)
+    assert again.get_config()["total_steps"] == pytest.approx(7.0)
+    for step in (0, 2, 5):
+        assert float(again(step)) == float(mine(step))
+
+
+@pytest.mark.parametrize("kwargs, match", [({"pct_start": 1.0}, "pct_start"), ({"div_factor": 0.5}, "div_factor")])
+def test_one_cycle_decay_refuses_a_shape_it_cannot_have(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _builders.OneCycleDecay(0.002, 100, **kwargs)
+
+
+def _recording_learning_rates(rates):
+    """A callback that appends the optimizer's rate before each batch to ``rates``.
+
+    A closure, not an attribute: the estimator fits with deep copies of its callbacks.
+    """
+    keras = import_keras()
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            rates.append(float(np.asarray(self.model.optimizer.learning_rate)))
+
+    return Record()
+
+
+def test_one_cycle_schedule_of_a_fit(toy):
+    # one step per epoch (batch 240 = all samples), one step per execution so that the
+    # callback sees every step: the rates the optimizer used are the one-cycle rates
+    X, y = toy
+    rates = []
+    clf = DenseClassifier(
+        hidden_layer_sizes=(8,), epochs=10, batch_size=240, steps_per_execution=1, learning_rate=0.01,
+        lr_schedule="one_cycle", callbacks=[_recording_learning_rates(rates)], random_state=0,
+    ).fit(X, y)
+    expected = [float(_builders.OneCycleDecay(0.01, 10)(step)) for step in range(10)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
+    assert rates[0] == pytest.approx(0.01 / 25) and rates[3] == pytest.approx(0.01)
+    assert _lr(clf) == pytest.approx(0.0, abs=1e-9)
+    assert clf.predict(X).shape == y.shape
+
+
+def test_budget_shortens_the_one_cycle(toy, clock):
+    # 35 s at 10 s an epoch: 3 of the 10 epochs; the cycle is rescaled to end at zero after them
+    X, y = toy
+    clf = DenseClassifier(
+        hidden_layer_sizes=(8,), epochs=10, batch_size=32, max_fit_time=35, lr_schedule="one_cycle",
+        callbacks=[_advancing(clock)], random_state=0,
+    ).fit(X, y)
+    assert clf.n_epochs_ == 3
+    assert int(clf.model_.optimizer.iterations) == 3 * 8
+    assert _lr(clf) == pytest.approx(0.0, abs=1e-9)
+    schedule = clf.model_.optimizer._learning_rate
+    assert isinstance(schedule, _builders.OneCycleDecay)
+    assert float(np.asarray(schedule.warmup_steps)) == pytest.approx(0.3 * 24)
+
+
+def test_unknown_schedule_is_refused_with_the_choices(toy):
+    X, y = toy
+    with pytest.raises(InvalidParameterError, match="lr_schedule.*one_cycle"):
+        DenseClassifier(epochs=1, lr_schedule="onecycle").fit(X, y)
+
+
 def test_budget_shortens_training_and_the_decay(toy, clock):
     # every epoch takes 10 (fake) seconds: 35 s fit 3 of the 10 epochs, and the
     # learning rate must still have decayed to zero at the end of the third
@@ -136,9 +216,12 @@ def test_generous_budget_changes_nothing(toy):
         np.testing.assert_array_equal(budget.predict_proba(X), plain.predict_proba(X))
 
 
-def test_budgeted_fit_pickles_and_saves(toy, tmp_path):
+@pytest.mark.parametrize("lr_schedule", ["cosine", "one_cycle"])
+def test_budgeted_fit_pickles_and_saves(toy, tmp_path, lr_schedule):
     X, y = toy
-    clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=2, max_fit_time=1e6, random_state=0).fit(X, y)
+    clf = DenseClassifier(
+        hidden_layer_sizes=(8,), epochs=2, max_fit_time=1e6, lr_schedule=lr_schedule, random_state=0
+    ).fit(X, y)
     expected = clf.predict_proba(X)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected)
     persistence.save(clf, tmp_path / "clf.skfmnist")

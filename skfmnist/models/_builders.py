@@ -15,6 +15,7 @@ layers = keras.layers
 ops = keras.ops
 
 __all__ = [
+    "OneCycleDecay",
     "ReplannableCosineDecay",
     "SparseCategoricalCrossentropy",
     "build_cnn",
@@ -99,6 +100,73 @@ class ReplannableCosineDecay(keras.optimizers.schedules.CosineDecay):
         config = super().get_config()
         config["decay_steps"] = float(ops.convert_to_numpy(self.decay_steps))
         return config
+
+
+@keras.saving.register_keras_serializable(package="skfmnist")
+class OneCycleDecay(ReplannableCosineDecay):
+    """One-cycle learning rate: linear warm-up to the peak, then cosine decay to zero.
+
+    The rate rises linearly from ``peak_learning_rate / div_factor`` to
+    ``peak_learning_rate`` over the first ``pct_start`` of the steps, then
+    falls along a half cosine to zero at ``total_steps``: the learning-rate
+    half of Smith's one-cycle policy with the defaults of PyTorch's
+    ``OneCycleLR`` (``pct_start=0.3``, ``div_factor=25``, cosine annealing;
+    the momentum is not cycled).  Built on Keras' ``CosineDecay`` with
+    warm-up.  :meth:`set_total_steps` keeps the shape: warm-up and decay are
+    both rescaled to the new total, so that a time budget
+    (:class:`~skfmnist.models._callbacks.TimeBudget`) still ends the cycle
+    at zero.
+
+    Parameters
+    ----------
+    peak_learning_rate : float
+        Highest rate, reached at the end of the warm-up.
+    total_steps : int
+        Length of the whole cycle, in optimizer steps.
+    pct_start : float, default=0.3
+        Fraction of the steps spent warming up, in [0, 1).
+    div_factor : float, default=25.0
+        The rate starts at ``peak_learning_rate / div_factor``.
+    name : str, default="OneCycleDecay"
+        Name of the schedule.
+    """
+
+    def __init__(self, peak_learning_rate, total_steps, pct_start=0.3, div_factor=25.0, name="OneCycleDecay"):
+        if not 0.0 <= pct_start < 1.0:
+            raise ValueError(f"pct_start must be in [0, 1), got {pct_start!r}.")
+        if not div_factor >= 1.0:
+            raise ValueError(f"div_factor must be at least 1, got {div_factor!r}.")
+        total_steps = max(float(total_steps), 1.0)
+        super().__init__(
+            peak_learning_rate / div_factor,
+            decay_steps=1.0,
+            name=name,
+            warmup_target=peak_learning_rate,
+            warmup_steps=0.0,
+        )
+        self.peak_learning_rate = peak_learning_rate
+        self.pct_start = pct_start
+        self.div_factor = div_factor
+        self.warmup_steps = keras.Variable(0.0, dtype="float32", trainable=False, name="warmup_steps")
+        self.set_total_steps(total_steps)
+
+    def set_total_steps(self, total_steps):
+        """Make the whole cycle last ``total_steps`` optimizer steps, warm-up rescaled."""
+        total_steps = max(float(total_steps), 1.0)
+        warmup = self.pct_start * total_steps
+        self.warmup_steps.assign(warmup)
+        self.decay_steps.assign(max(total_steps - warmup, 1.0))
+
+    def get_config(self):
+        warmup = float(ops.convert_to_numpy(self.warmup_steps))
+        decay = float(ops.convert_to_numpy(self.decay_steps))
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "total_steps": warmup + decay,
+            "pct_start": self.pct_start,
+            "div_factor": self.div_factor,
+            "name": self.name,
+        }
 
 
 #: Keras dtype policy of the hidden layers for each ``compute_dtype``.
@@ -350,10 +418,13 @@ def compile_classifier(
         Initial (peak) learning rate.
     weight_decay : float, default=0.0
         Decoupled weight decay (AdamW, SGD) or none.
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        Learning-rate schedule; cosine decays to 0 over ``total_steps``.
+    lr_schedule : {"constant", "cosine", "one_cycle"}, default="constant"
+        Learning-rate schedule; "cosine" decays to 0 over ``total_steps``,
+        "one_cycle" (:class:`OneCycleDecay`) warms up linearly from
+        ``learning_rate / 25`` over the first 30% of them, then decays to 0.
     total_steps : int, default=None
-        Number of optimizer steps of the whole training (for "cosine").
+        Number of optimizer steps of the whole training (for "cosine" and
+        "one_cycle").
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy.
     jit_compile : bool, default=False
@@ -362,7 +433,8 @@ def compile_classifier(
         Batches per call of the compiled training function.
     replannable_schedule : bool, default=False
         Use :class:`ReplannableCosineDecay` for "cosine", so that a callback
-        can change the schedule's length during training.
+        can change the schedule's length during training ("one_cycle" can
+        always change it).
 
     Returns
     -------
@@ -373,6 +445,8 @@ def compile_classifier(
     if lr_schedule == "cosine":
         schedule = ReplannableCosineDecay if replannable_schedule else keras.optimizers.schedules.CosineDecay
         lr = schedule(learning_rate, decay_steps=max(int(total_steps or 1), 1))
+    elif lr_schedule == "one_cycle":
+        lr = OneCycleDecay(learning_rate, max(int(total_steps or 1), 1))
     kwargs = {"learning_rate": lr}
     if optimizer == "sgd":
         kwargs.update(momentum=0.9, nesterov=True)

@@ -78,7 +78,7 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 class TimeBudget(EpochTimer):
-    """Fit the training into ``max_seconds``, re-planning the cosine schedule.
+    """Fit the training into ``max_seconds``, re-planning the learning-rate schedule.
 
     An :class:`EpochTimer` that also acts on its times: after every epoch it
     estimates how many more epochs fit into what is left of the budget, from
@@ -86,7 +86,8 @@ class TimeBudget(EpochTimer):
     the only one: it also builds the training function), and plans the
     training to end after that many, never beyond ``epochs``.  If the
     optimizer's schedule is a
-    :class:`~skfmnist.models._builders.ReplannableCosineDecay`, its length is
+    :class:`~skfmnist.models._builders.ReplannableCosineDecay` (or its
+    one-cycle subclass), its length is
     set to the planned epochs, so that the learning rate still decays to zero
     at the planned end; the plan is revised (shorter or longer) after every
     epoch.  Training stops once the planned epochs have run.  At least one
