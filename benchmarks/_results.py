@@ -9,6 +9,8 @@ that section, so that running one benchmark keeps the others' figures.
 
 import os
 import re
+import shlex
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +18,15 @@ from pathlib import Path
 from skfmnist.utils import versions
 
 TITLE = "# skfmnist benchmarks\n\nEvery figure below comes from the command quoted at the top of its section.\n"
+
+
+def command_line(script, argv=None):
+    """The shell command that ran ``script`` with ``argv``, quoted so that it runs as pasted.
+
+    ``argv`` defaults to ``sys.argv[1:]``; arguments holding spaces or quotes
+    (a ``--params`` JSON object) are quoted with :func:`shlex.join`.
+    """
+    return shlex.join(["python", f"benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)])
 
 
 def header(command, settings):

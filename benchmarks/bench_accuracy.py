@@ -43,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import header, table, write_section  # noqa: E402
+from _results import command_line, header, table, write_section  # noqa: E402
 
 from skfmnist import fetch_fashion_mnist, make_model_pipeline  # noqa: E402
 from skfmnist.pipeline import MODEL_NAMES  # noqa: E402
@@ -344,7 +344,7 @@ def main(argv=None):
                 )
 
     settings = json.dumps(settings)
-    command = ("python benchmarks/bench_accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    command = command_line("bench_accuracy.py", argv)
     # no file is written unless asked for: without --out or --plot the
     # results only go to standard output
     plot_path = Path(args.plot) if args.plot else (Path(args.out).parent / "accuracy_vs_time.png" if args.out else None)

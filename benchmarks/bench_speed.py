@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import header, table, write_section  # noqa: E402
+from _results import command_line, header, table, write_section  # noqa: E402
 
 from skfmnist import fetch_fashion_mnist, make_model_pipeline  # noqa: E402
 
@@ -697,9 +697,9 @@ def main(argv=None):
         results["epochs"] = bench_epochs(Xs, y, args.epoch_epochs, rounds=1 if args.quick else 2)
     if "dtype" in parts:
         results["dtype"] = bench_dtype(args.dtype_train, args.dtype_epochs, rounds=1 if args.quick else 2)
-    command = "python benchmarks/bench_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = command_line("bench_speed.py", argv)
     if parts - {"accuracy"}:
-        for name, text in render(results, command.strip()).items():
+        for name, text in render(results, command).items():
             if args.out:
                 write_section(args.out, name, text)
             print(text)

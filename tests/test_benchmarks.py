@@ -2,6 +2,8 @@
 
 import importlib.util
 import json
+import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -241,10 +243,11 @@ def test_bench_accuracy_params(tmp_path, capsys):
         return real_run_one(*args, **kwargs)
 
     bench.run_one = spy
-    runs = bench.main([
+    argv = [
         "--quick", "--models", "cnn", "--params", '{"augment": true, "dense_units": 8}',
         "--json", str(path), "--out", str(out),
-    ])
+    ]
+    runs = bench.main(argv)
     assert seen == [{"augment": True, "dense_units": 8}] * 2 and len(runs) == 2  # --quick: seeds 0 and 1
     # the run used them: augmentation turns the test-time mirror average on, so there is a
     # score without it, and 8 dense units make a smaller network than the default 128
@@ -253,6 +256,9 @@ def test_bench_accuracy_params(tmp_path, capsys):
     default = bench.main(["--quick", "--models", "cnn"])
     assert default[0]["accuracy_no_flip"] is None and default[0]["params"] > runs[0]["params"]
     text = out.read_text()
+    # the quoted command runs as pasted: the shell splits it back into these arguments
+    command = re.search(r"Produced by `(.*)` on ", text).group(1)
+    assert shlex.split(command) == ["python", "benchmarks/bench_accuracy.py", *argv]
     assert "## Accuracy of the pipelines with augment=True, dense_units=8" in text
     assert "defaults except augment=True, dense_units=8" in text
     assert json.loads(path.read_text())["settings"]["params"] == {"augment": True, "dense_units": 8}

@@ -375,11 +375,12 @@ _COMMON_PARAMETERS = """\
         how many epochs fit into the rest of the budget, plans to stop after
         them (at most ``epochs``) and, with the "cosine" and "one_cycle"
         schedules, rescales the schedule so that the learning rate still
-        reaches zero at the planned end.  At least one epoch runs, and an epoch much slower
-        than the ones before it can overrun the budget; the time of
-        building the network is not counted.  The number of epochs, and so the result,
-        then depends on the machine's speed: ``random_state`` alone no
-        longer makes a fit reproducible.  ``n_epochs_`` tells how many ran.
+        reaches zero at the planned end.  At least one epoch runs, and an
+        epoch much slower than the ones before it can overrun the budget;
+        the time of building the network is not counted.  The number of
+        epochs, and so the result, then depends on the machine's speed:
+        ``random_state`` alone no longer makes a fit reproducible.
+        ``n_epochs_`` tells how many ran.
     early_stopping : bool, default=False
         Hold out a stratified, seeded ``validation_fraction`` of the training
         data, stop when its loss has not improved for ``n_iter_no_change``
@@ -457,8 +458,9 @@ def fill_doc(cls):
     """Insert the shared parameter and attribute docs into a class docstring.
 
     The defaults quoted for ``learning_rate``, ``label_smoothing``,
-    ``batch_size``, ``epochs`` and ``compute_dtype`` are read from the class' own ``__init__`` signature, so that the
-    docstring cannot drift from the code.
+    ``batch_size``, ``epochs`` and ``compute_dtype`` are read from the class'
+    own ``__init__`` signature, so that the docstring cannot drift from the
+    code.
     """
     defaults = {
         name: param.default

@@ -66,11 +66,12 @@ class ReplannableCosineDecay(keras.optimizers.schedules.CosineDecay):
     """Keras' cosine decay whose length can change during training.
 
     The same learning rates as :class:`keras.optimizers.schedules.CosineDecay`
-    (warm-up included), but ``decay_steps`` is a non-trainable variable that
-    the compiled training function reads at every step, so that a callback
+    (warm-up included), but ``warmup_steps`` and ``decay_steps`` are
+    non-trainable variables that the compiled training function reads at
+    every step, so that a callback
     (:class:`~skfmnist.models._callbacks.TimeBudget`) can shorten or lengthen
-    the schedule between epochs and the rate still reaches its end value at
-    the new end.
+    the schedule between epochs through :meth:`set_total_steps` and the rate
+    still reaches its end value at the new end.
 
     Parameters
     ----------
@@ -82,22 +83,39 @@ class ReplannableCosineDecay(keras.optimizers.schedules.CosineDecay):
         Final rate as a fraction of the peak rate.
     name : str, default="ReplannableCosineDecay"
         Name of the schedule.
-    **kwargs
-        ``warmup_target`` and ``warmup_steps``, as in Keras' ``CosineDecay``.
+    warmup_target : float or None, default=None
+        Rate reached at the end of the warm-up, as in Keras' ``CosineDecay``;
+        None: no warm-up, the decay starts from ``initial_learning_rate``.
+    warmup_steps : int, default=0
+        Length of the linear warm-up, in optimizer steps.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="ReplannableCosineDecay", **kwargs):
-        super().__init__(initial_learning_rate, decay_steps, alpha=alpha, name=name, **kwargs)
-        self.decay_steps = keras.Variable(
-            float(decay_steps), dtype="float32", trainable=False, name="decay_steps"
-        )
+    def __init__(
+        self, initial_learning_rate, decay_steps, alpha=0.0, name="ReplannableCosineDecay",
+        warmup_target=None, warmup_steps=0,
+    ):
+        super().__init__(initial_learning_rate, decay_steps, alpha=alpha, name=name, warmup_target=warmup_target)
+        self.warmup_steps = keras.Variable(float(warmup_steps), dtype="float32", trainable=False, name="warmup_steps")
+        self.decay_steps = keras.Variable(float(decay_steps), dtype="float32", trainable=False, name="decay_steps")
+
+    def _warmup_for(self, total_steps):
+        """Warm-up steps of a schedule ``total_steps`` long: unchanged here."""
+        return float(ops.convert_to_numpy(self.warmup_steps))
 
     def set_total_steps(self, total_steps):
-        """Make the schedule, warm-up included, end after ``total_steps`` optimizer steps."""
-        self.decay_steps.assign(float(max(total_steps - self.warmup_steps, 1)))
+        """Make the schedule, warm-up included, end after ``total_steps`` optimizer steps.
+
+        The warm-up keeps its length (subclasses may rescale it) and the
+        decay takes the rest, at least one step.
+        """
+        total_steps = max(float(total_steps), 1.0)
+        warmup = self._warmup_for(total_steps)
+        self.warmup_steps.assign(warmup)
+        self.decay_steps.assign(max(total_steps - warmup, 1.0))
 
     def get_config(self):
         config = super().get_config()
+        config["warmup_steps"] = float(ops.convert_to_numpy(self.warmup_steps))
         config["decay_steps"] = float(ops.convert_to_numpy(self.decay_steps))
         return config
 
@@ -136,26 +154,22 @@ class OneCycleDecay(ReplannableCosineDecay):
             raise ValueError(f"pct_start must be in [0, 1), got {pct_start!r}.")
         if not div_factor >= 1.0:
             raise ValueError(f"div_factor must be at least 1, got {div_factor!r}.")
-        total_steps = max(float(total_steps), 1.0)
-        super().__init__(
-            peak_learning_rate / div_factor,
-            decay_steps=1.0,
-            name=name,
-            warmup_target=peak_learning_rate,
-            warmup_steps=0.0,
-        )
         self.peak_learning_rate = peak_learning_rate
         self.pct_start = pct_start
         self.div_factor = div_factor
-        self.warmup_steps = keras.Variable(0.0, dtype="float32", trainable=False, name="warmup_steps")
-        self.set_total_steps(total_steps)
-
-    def set_total_steps(self, total_steps):
-        """Make the whole cycle last ``total_steps`` optimizer steps, warm-up rescaled."""
         total_steps = max(float(total_steps), 1.0)
-        warmup = self.pct_start * total_steps
-        self.warmup_steps.assign(warmup)
-        self.decay_steps.assign(max(total_steps - warmup, 1.0))
+        warmup = self._warmup_for(total_steps)
+        super().__init__(
+            peak_learning_rate / div_factor,
+            decay_steps=max(total_steps - warmup, 1.0),
+            name=name,
+            warmup_target=peak_learning_rate,
+            warmup_steps=warmup,
+        )
+
+    def _warmup_for(self, total_steps):
+        """Warm-up steps of a cycle ``total_steps`` long: ``pct_start`` of them."""
+        return self.pct_start * total_steps
 
     def get_config(self):
         warmup = float(ops.convert_to_numpy(self.warmup_steps))
