@@ -91,7 +91,7 @@ def build_parser():
         default=None,
         metavar="SECONDS",
         help="training-time budget of every fit (the estimators' max_fit_time: the epochs that fit "
-        "into it, with the cosine decay shortened to end with them; default: none)",
+        "into it, with the learning-rate schedule shortened to end with them; default: none)",
     )
     cmp_.add_argument(
         "--train-size", type=_positive_int, default=None, help="stratified subset of the 60,000 training images"
@@ -128,7 +128,7 @@ def build_parser():
         help="hold out a stratified 10%% of each model's training data, track validation loss per "
         "epoch (shown in the training curves), stop after 5 epochs without improvement and "
         "keep the best epoch (default: off, i.e. the estimators' defaults: train on all "
-        "training images for each model's epochs with a cosine learning-rate decay)",
+        "training images for each model's epochs and learning-rate schedule)",
     )
     cmp_.add_argument("--no-progress", action="store_true", help="no progress output")
     cmp_.add_argument(
