@@ -1,8 +1,11 @@
 """The Keras classifiers and pipelines: behaviour users of the old wrappers trip over."""
 
+import ast
 import gc
+import inspect
 import io
 import pickle
+import re
 
 import joblib
 import numpy as np
@@ -33,6 +36,18 @@ def toy():
 def fitted_pipelines(fmnist_small):
     X_train, y_train, _, _ = fmnist_small
     return {name: make_model_pipeline(name, **FAST).fit(X_train, y_train) for name in MODEL_NAMES}
+
+
+@pytest.mark.parametrize("cls", [DenseClassifier, CNNClassifier, DeepCNNClassifier])
+def test_docstring_documents_every_parameter_with_its_default(cls):
+    # numpydoc "name : type, default=VALUE": every __init__ parameter is there, and VALUE is
+    # the signature's default (the shared parameters are filled in by fill_doc from it)
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name == "self":
+            continue
+        match = re.search(rf"^    {name} : .*default=(.+)$", cls.__doc__, re.MULTILINE)
+        assert match, f"{cls.__name__} does not document {name}"
+        assert ast.literal_eval(match.group(1)) == param.default, (cls.__name__, name, match.group(1))
 
 
 # ------------------------------------------------------- real-data model checks

@@ -365,8 +365,8 @@ _COMMON_PARAMETERS = """\
         ``OneCycleLR`` with cosine annealing).  The CNN's default, one-cycle
         from 2e-3, was chosen on a 54,000 / 6,000 validation split of the
         training images: the best of one-cycle and cosine at peaks 1e-3 and
-        2e-3 on every seed tried, +0.23 points on average over 3 seeds
-        against cosine from 1e-3 (``benchmarks/RESULTS.md``).
+        2e-3 on both seeds that tried all four, and +0.23 points on average
+        over 3 seeds against cosine from 1e-3 (``benchmarks/RESULTS.md``).
     label_smoothing : float, default=%(label_smoothing)r
         Label smoothing of the cross-entropy loss, in [0, 1).
     batch_size : int, default=%(batch_size)r
@@ -463,8 +463,8 @@ def fill_doc(cls):
 
     The defaults quoted for ``learning_rate``, ``lr_schedule``,
     ``label_smoothing``, ``batch_size``, ``epochs`` and ``compute_dtype`` are
-    read from the class' own ``__init__`` signature, so that the docstring cannot drift from the
-    code.
+    read from the class' own ``__init__`` signature, so that the docstring
+    cannot drift from the code.
     """
     defaults = {
         name: param.default
