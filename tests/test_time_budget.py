@@ -103,6 +103,16 @@ def test_one_cycle_decay_is_keras_cosine_decay_with_a_scaled_warm_up():
         assert float(again(step)) == float(mine(step))
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"warmup_steps": 10}, "needs a warmup_target"), ({"warmup_steps": -1, "warmup_target": 0.01}, "warmup_steps")],
+)
+def test_replannable_cosine_decay_refuses_a_warm_up_it_would_not_run(kwargs, match):
+    # Keras' CosineDecay skips the warm-up without a target; the replanning would still subtract it
+    with pytest.raises(ValueError, match=match):
+        _builders.ReplannableCosineDecay(0.002, 100, **kwargs)
+
+
 @pytest.mark.parametrize("kwargs, match", [({"pct_start": 1.0}, "pct_start"), ({"div_factor": 0.5}, "div_factor")])
 def test_one_cycle_decay_refuses_a_shape_it_cannot_have(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -87,13 +87,22 @@ class ReplannableCosineDecay(keras.optimizers.schedules.CosineDecay):
         Rate reached at the end of the warm-up, as in Keras' ``CosineDecay``;
         None: no warm-up, the decay starts from ``initial_learning_rate``.
     warmup_steps : int, default=0
-        Length of the linear warm-up, in optimizer steps.
+        Length of the linear warm-up, in optimizer steps; non-zero only
+        with a ``warmup_target`` (Keras' ``CosineDecay`` ignores a warm-up
+        without one, which would shorten the decay by the unused steps).
     """
 
     def __init__(
         self, initial_learning_rate, decay_steps, alpha=0.0, name="ReplannableCosineDecay",
         warmup_target=None, warmup_steps=0,
     ):
+        if not warmup_steps >= 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps!r}.")
+        if warmup_steps and warmup_target is None:
+            raise ValueError(
+                f"warmup_steps={warmup_steps!r} needs a warmup_target (the rate the warm-up rises to); "
+                "without one there is no warm-up."
+            )
         super().__init__(initial_learning_rate, decay_steps, alpha=alpha, name=name, warmup_target=warmup_target)
         self.warmup_steps = keras.Variable(float(warmup_steps), dtype="float32", trainable=False, name="warmup_steps")
         self.decay_steps = keras.Variable(float(decay_steps), dtype="float32", trainable=False, name="decay_steps")

@@ -128,7 +128,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         lr_schedule="one_cycle",
         label_smoothing=0.0,
         batch_size=128,
-        epochs=22,
+        epochs=12,
         max_fit_time=None,
         early_stopping=False,
         validation_fraction=0.1,
