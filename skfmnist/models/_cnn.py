@@ -96,7 +96,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
     selection"): with 22 epochs, one-cycle from 2e-3 was the best of
     one-cycle and cosine from 1e-3 and 2e-3 on both seeds that tried all
     four; 12 epochs (22 before 2026-11-24) then scored 0.13 points below 22
-    on average over 2 seeds, in 55% of the time.  On a 2-core AMD EPYC
+    on average over 2 seeds, with 55% of the epochs.  On a 2-core AMD EPYC
     with AVX-512 the 12 epochs took 251-262 s on the full training set
     (93.00 +- 0.09% test accuracy, 3 seeds), within the 5-minute target of
     the default pipeline; on slower CPUs ``max_fit_time=290`` keeps a fit
