@@ -33,6 +33,10 @@ def test_bench_speed_quick(tmp_path):
         assert heading in text
     assert {r["model"] for r in results["overhead"]} == {"dense", "cnn", "deep_cnn"}
     assert all(r["fit_ratio"] > 0 and r["flops_per_image"] > 0 for r in results["overhead"])
+    for row in results["overhead"]:  # the epochs' clock: inside each fit, and something outside it
+        assert 0 < row["epochs_s"] < row["fit_s"] and 0 < row["keras_epochs_s"] < row["keras_fit_s"]
+        assert row["outside_s"] == pytest.approx(row["fit_s"] - row["epochs_s"])
+    assert "epochs' ratio" in text
     assert [r["model"] for r in results["grid"]] == ["dense", "cnn"]
     for row in results["grid"]:
         assert set(row) >= {1, 2, "speedup", "bound", "same_scores"}
