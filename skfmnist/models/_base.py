@@ -350,7 +350,10 @@ def check_activation(name):
 
 _COMMON_PARAMETERS = """\
     optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
-        Optimizer; "sgd" uses Nesterov momentum 0.9.
+        Optimizer; "sgd" uses Nesterov momentum 0.9.  "adam" and "adamw"
+        are Keras' Adam and AdamW with each variable's update run as
+        TensorFlow's fused ``ResourceApplyAdam`` kernel (same formula, one
+        pass instead of about fifteen operations).
     learning_rate : float, default=%(learning_rate)r
         Initial (peak) learning rate.
     weight_decay : float, default=0.0

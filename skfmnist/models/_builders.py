@@ -9,6 +9,7 @@ call these from ``fit`` with the shapes the data had.
 # SPDX-License-Identifier: MIT
 
 from ..utils._tf import import_keras
+from ._optimizers import FusedAdam, FusedAdamW
 
 keras = import_keras()
 layers = keras.layers
@@ -409,8 +410,8 @@ def build_deep_cnn(
 
 
 _OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
-    "adamw": keras.optimizers.AdamW,
+    "adam": FusedAdam,
+    "adamw": FusedAdamW,
     "sgd": keras.optimizers.SGD,
     "rmsprop": keras.optimizers.RMSprop,
 }
@@ -436,7 +437,9 @@ def compile_classifier(
     model : keras.Model
         The network.
     optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
-        Optimizer (SGD with Nesterov momentum 0.9).
+        Optimizer (SGD with Nesterov momentum 0.9; Adam and AdamW as
+        :class:`~skfmnist.models._optimizers.FusedAdam` and ``FusedAdamW``:
+        Keras' optimizers with TensorFlow's fused update kernel).
     learning_rate : float, default=1e-3
         Initial (peak) learning rate.
     weight_decay : float, default=0.0
