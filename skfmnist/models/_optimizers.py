@@ -3,9 +3,9 @@
 Keras 3 writes Adam's update as about fifteen separate operations per
 variable (square, subtract, multiply, divide, square root, three
 assignments...).  In a TensorFlow graph each is its own kernel, with its own
-pass over the variable and its own scheduling cost; for the dense network
-they took as much CPU time as its dropout and half as much as its matrix
-multiplies (TensorFlow profiler, 234 steps of batch 256).  TensorFlow has
+pass over the variable and its own scheduling cost; in the TensorFlow
+profiler's view of the dense network's training step they were a large
+share of the CPU time, next to the matrix multiplies and the dropout.  TensorFlow has
 had a fused kernel for exactly this update since version 1
 (``ResourceApplyAdam``: one multithreaded pass over the variable, and an XLA
 lowering for ``jit_compile``).  :class:`FusedAdam` and :class:`FusedAdamW` are
@@ -35,7 +35,7 @@ __all__ = ["FusedAdam", "FusedAdamW"]
 
 
 def _fused_update(optimizer, gradient, variable, learning_rate):
-    """Run Adam's update of ``variable`` as ``ResourceApplyAdam``; False if it cannot."""
+    """Run Adam's update of ``variable`` as ``ResourceApplyAdam``; False where it does not apply."""
     import tensorflow as tf
 
     if (
@@ -70,8 +70,17 @@ def _fused_update(optimizer, gradient, variable, learning_rate):
     return True
 
 
+class _FusedAdamUpdate:
+    """``update_step`` of Adam and AdamW, fused where the kernel applies, Keras' otherwise."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        """Update ``variable`` with ``gradient``."""
+        if not _fused_update(self, gradient, variable, learning_rate):
+            super().update_step(gradient, variable, learning_rate)
+
+
 @keras.saving.register_keras_serializable(package="skfmnist")
-class FusedAdam(keras.optimizers.Adam):
+class FusedAdam(_FusedAdamUpdate, keras.optimizers.Adam):
     """:class:`keras.optimizers.Adam` with TensorFlow's fused update kernel.
 
     Same parameters, state and results as Keras' Adam (see the module
@@ -84,14 +93,9 @@ class FusedAdam(keras.optimizers.Adam):
         The parameters of :class:`keras.optimizers.Adam`.
     """
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Update ``variable`` with ``gradient`` (fused where possible)."""
-        if not _fused_update(self, gradient, variable, learning_rate):
-            super().update_step(gradient, variable, learning_rate)
-
 
 @keras.saving.register_keras_serializable(package="skfmnist")
-class FusedAdamW(keras.optimizers.AdamW):
+class FusedAdamW(_FusedAdamUpdate, keras.optimizers.AdamW):
     """:class:`keras.optimizers.AdamW` with TensorFlow's fused Adam kernel.
 
     Keras applies the decoupled weight decay before the update, as in
@@ -103,8 +107,3 @@ class FusedAdamW(keras.optimizers.AdamW):
     **kwargs : dict
         The parameters of :class:`keras.optimizers.AdamW`.
     """
-
-    def update_step(self, gradient, variable, learning_rate):
-        """Update ``variable`` with ``gradient`` (fused where possible)."""
-        if not _fused_update(self, gradient, variable, learning_rate):
-            super().update_step(gradient, variable, learning_rate)
