@@ -26,7 +26,9 @@ def _load(path):
 def test_bench_speed_quick(tmp_path):
     bench = _load(BENCH)
     out = tmp_path / "RESULTS.md"
-    results = bench.main(["--quick", "--only", "overhead,peer,limit,grid,memory,epochs,dtype", "--out", str(out)])
+    results = bench.main(
+        ["--quick", "--epochs", "2", "--only", "overhead,peer,limit,grid,memory,epochs,dtype", "--out", str(out)]
+    )
     text = out.read_text()
     for heading in ("1. Wrapper overhead", "3. Distance to the machine's limit", "4. Grid search", "5. Memory",
                     "6. Input pipeline", "7. float32 against bfloat16"):
@@ -36,6 +38,9 @@ def test_bench_speed_quick(tmp_path):
     for row in results["overhead"]:  # the epochs' clock: inside each fit, and something outside it
         assert 0 < row["epochs_s"] < row["fit_s"] and 0 < row["keras_epochs_s"] < row["keras_fit_s"]
         assert row["outside_s"] == pytest.approx(row["fit_s"] - row["epochs_s"])
+        # the steady rate: one later epoch of n images, faster than the fit's average (which has set-up in it)
+        assert row["epoch_img_s"] > row["train_img_s"] and row["keras_epoch_img_s"] > row["keras_train_img_s"]
+    assert "| epoch |" in text and "n/a" not in text.split("### 3.")[1].split("###")[0]
     assert "epochs' ratio" in text
     assert [r["model"] for r in results["grid"]] == ["dense", "cnn"]
     for row in results["grid"]:
@@ -84,6 +89,13 @@ def test_bench_speed_one_part_keeps_the_others(tmp_path):
     assert "overhead figures" in text
     assert "old grid figures" not in text and "## Speed: grid search" in text
     assert text.count("<!-- begin speed-grid -->") == 1
+
+
+def test_steady_epoch_leaves_out_each_fits_first_epoch():
+    steady = _load(BENCH)._steady_epoch_s
+    # the first epoch of each fit (tracing) is left out, even where it is the fastest
+    assert steady([[9.0, 2.0, 2.5], [1.0, 3.0]]) == 2.0
+    assert steady([[5.0], [4.0]]) is None  # 1-epoch fits: no steady figure
 
 
 def test_bench_speed_rejects_bad_grid_epochs(capsys):
