@@ -109,7 +109,7 @@ def _steady_epoch_s(epochs_per_fit):
     """Seconds of the fastest epoch after the first of any fit; None if every fit had one epoch.
 
     The first epoch of a Keras fit also traces and optimizes the training
-    function (about a second per fit); the later ones are the training loop
+    function; the later ones are the training loop
     alone.  The same rule applies to skorch's epochs, so that both sides are
     measured alike.
     """
@@ -233,11 +233,11 @@ def bench_peer(Xs, y, Xts, epochs, repeats):
             verbose=0,
             iterator_train__shuffle=True,
         )
-        Xp, Xtp = Xs.reshape(-1, *shape), Xts.reshape(-1, *shape)
+        Xp, Xtp, yp = Xs.reshape(-1, *shape), Xts.reshape(-1, *shape), y.astype(np.int64)
         fits, epochs_per_fit = [], []
         for _ in range(repeats):
             start = time.perf_counter()
-            net.fit(Xp, y.astype(np.int64))
+            net.fit(Xp, yp)
             fits.append(time.perf_counter() - start)
             epochs_per_fit.append(list(net.history[:, "dur"]))  # skorch's clock of each epoch
         steady = _steady_epoch_s(epochs_per_fit)
@@ -529,7 +529,7 @@ def render(results, command):
             "and `steps_per_execution`) but with Keras' own Adam, where the estimator's runs "
             "TensorFlow's fused update kernel; skorch at a constant rate. *Fit*: images x epochs / "
             "seconds of the fastest whole fit, set-up included (for skfmnist and Keras that is building "
-            "the network and tracing its training function, about a second per fit, in the first epoch). "
+            "the network and, in the first epoch, tracing its training function). "
             "*Epoch*: images / seconds of the fastest epoch after the first of any fit (a callback's "
             "clock for skfmnist and Keras, skorch's own `dur` of each epoch), the training loop alone; "
             "n/a for 1-epoch fits.",

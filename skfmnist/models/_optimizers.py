@@ -55,8 +55,8 @@ def _fused_update(optimizer, gradient, variable, learning_rate):
     beta_2 = tf.cast(optimizer.beta_2, dtype)
     tf.raw_ops.ResourceApplyAdam(
         var=variable.handle,
-        m=m.value.handle,
-        v=v.value.handle,
+        m=m.handle,
+        v=v.handle,
         beta1_power=tf.pow(beta_1, step),
         beta2_power=tf.pow(beta_2, step),
         lr=tf.cast(learning_rate, dtype),
