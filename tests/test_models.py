@@ -311,6 +311,29 @@ def test_nan_loss_stops_with_clear_error(toy):
         )
 
 
+def test_nan_input_is_refused_by_the_classifier_and_checked_once(toy, monkeypatch):
+    # The classifier checks X for NaN/infinity itself; scikeras, which would
+    # pass over the whole matrix again, is told to assume finite data.
+    import sklearn
+    from scikeras.wrappers import KerasClassifier
+
+    X, y = toy
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        DenseClassifier(epochs=1).fit(bad, y)
+    seen = []
+    original = KerasClassifier.initialize
+    monkeypatch.setattr(
+        KerasClassifier,
+        "initialize",
+        lambda self, *a, **k: seen.append(sklearn.get_config()["assume_finite"]) or original(self, *a, **k),
+    )
+    DenseClassifier(hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
+    assert seen == [True]
+    assert sklearn.get_config()["assume_finite"] is False  # only around scikeras' own check
+
+
 def test_sparse_input_is_refused_clearly(toy):
     import scipy.sparse as sp
 

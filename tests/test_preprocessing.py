@@ -44,6 +44,52 @@ def test_scaler_standardize_matches_numpy():
 def test_scaler_rejects_bad_pixels(X, message):
     with pytest.raises(ValueError, match=message):
         PixelScaler().fit(X)
+    with pytest.raises(ValueError, match=message):
+        PixelScaler().fit_transform(X)
+    with pytest.raises(ValueError, match=message):
+        PixelScaler().fit(np.zeros_like(X)).transform(X)
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.array([[-1.0, np.nan]]), "NaN"),  # NaN named before the negative value next to it
+        (np.array([[np.inf, np.nan]]), "NaN"),
+        (np.array([[-np.inf, 3.0]]), "infinity"),
+        (np.array([[0.0, np.inf, -2.0]]), "infinity"),
+    ],
+)
+def test_scaler_names_non_finite_values_first(X, message):
+    # NaN and infinity are found from the minimum and maximum (no separate
+    # finiteness pass): they must still be named as such, not as a range error.
+    with pytest.raises(ValueError, match=message):
+        PixelScaler().fit_transform(X.astype(np.float32))
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.random.default_rng(0).integers(0, 256, size=(40, 12), dtype=np.uint8),
+        np.random.default_rng(1).uniform(0, 255, size=(40, 12)).astype(np.float32),
+        np.random.default_rng(2).integers(0, 256, size=(5, 4, 4, 1)).astype(np.float64),
+    ],
+    ids=["uint8", "float32", "images"],
+)
+def test_scaler_fit_transform_checks_once_and_equals_fit_then_transform(X, standardize, monkeypatch):
+    expected = PixelScaler(standardize=standardize).fit(X).transform(X)
+    calls = []
+    original = PixelScaler._validate
+    monkeypatch.setattr(PixelScaler, "_validate", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    before = X.copy()
+    scaler = PixelScaler(standardize=standardize)
+    out = scaler.fit_transform(X)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == np.float32 and out.shape == X.shape
+    np.testing.assert_array_equal(X, before)  # input untouched
+    assert not np.shares_memory(out, X)
+    assert scaler.n_features_in_ == np.prod(X.shape[1:])
 
 
 def test_reshaper_infers_and_checks_shapes():

@@ -17,6 +17,7 @@ module changes.
 
 import numpy as np
 from scikeras.wrappers import KerasClassifier
+from sklearn import config_context
 
 from ._input import training_dataset
 
@@ -87,7 +88,11 @@ def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None):
     # and sets up the callbacks, exactly as its ``fit`` does before training;
     # the training itself is fed through our own input pipeline instead of
     # Keras' autotuned one (see skfmnist.models._input for why).
-    wrapper.initialize(X, y)
+    # The estimator has checked X for NaN and infinity already: scikeras'
+    # check_X_y would pass over the whole matrix again (188 MB for the full
+    # training set in float32) for nothing.
+    with config_context(assume_finite=True):
+        wrapper.initialize(X, y)
     params = wrapper.get_params()
     train = training_dataset(_keras_arrays(X, y, sample_weight), params["batch_size"], shuffle=params["shuffle"])
     if validation_data is not None:

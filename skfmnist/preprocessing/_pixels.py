@@ -160,9 +160,16 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _validate(self, X, reset):
         X, image_shape = flatten_images(X)
-        X = validate_data(self, X, reset=reset, dtype="numeric", ensure_all_finite=True)
+        # NaN and infinity are found from the minimum and maximum, which the
+        # range check needs anyway (NumPy's min and max propagate NaN): one
+        # pass over X fewer than scikit-learn's own finiteness check.
+        X = validate_data(self, X, reset=reset, dtype="numeric", ensure_all_finite=False)
         if X.size:
             lo, hi = X.min(), X.max()
+            if np.isnan(lo) or np.isnan(hi):
+                raise ValueError("Input X contains NaN: PixelScaler needs finite pixel values.")
+            if np.isinf(lo) or np.isinf(hi):
+                raise ValueError("Input X contains infinity: PixelScaler needs finite pixel values.")
             if lo < 0:
                 raise ValueError(
                     f"Negative values in data passed to PixelScaler: pixel values must be "
@@ -185,6 +192,28 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         out /= divisor
         return out
 
+    def _fit_checked(self, X):
+        """Learn the statistics of checked flat rows ``X``."""
+        if self.standardize:
+            # running sums over row blocks: no full-size float copy of X
+            total = total_sq = 0.0
+            for start in range(0, X.shape[0], 4096):
+                block = self._scale(X[start : start + 4096])
+                total += float(block.sum(dtype=np.float64))
+                total_sq += float(np.square(block).sum(dtype=np.float64))
+            n = X.size
+            self.mean_ = total / n
+            self.scale_ = math.sqrt(max(total_sq / n - self.mean_**2, 0.0)) or 1.0
+        return self
+
+    def _transform_checked(self, X, image_shape):
+        """Scale checked flat rows ``X``; images again if they came as images."""
+        out = self._scale(X)
+        if self.standardize:
+            out -= np.float32(self.mean_)
+            out *= np.float32(1.0 / self.scale_)
+        return out if image_shape is None else out.reshape(-1, *image_shape)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the data and learn the pixel statistics.
@@ -202,17 +231,29 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Fitted scaler.
         """
         X, _ = self._validate(X, reset=True)
-        if self.standardize:
-            # running sums over row blocks: no full-size float copy of X
-            total = total_sq = 0.0
-            for start in range(0, X.shape[0], 4096):
-                block = self._scale(X[start : start + 4096])
-                total += float(block.sum(dtype=np.float64))
-                total_sq += float(np.square(block).sum(dtype=np.float64))
-            n = X.size
-            self.mean_ = total / n
-            self.scale_ = math.sqrt(max(total_sq / n - self.mean_**2, 0.0)) or 1.0
-        return self
+        return self._fit_checked(X)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` and scale it, checking ``X`` once.
+
+        The same result as ``fit(X).transform(X)``, with one check of the
+        data instead of two (a pipeline's ``fit`` calls this).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Pixel intensities in ``[0, max_value]``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_scaled : ndarray of float32, same shape as X
+            Scaled (and standardized) pixels.
+        """
+        X, image_shape = self._validate(X, reset=True)
+        return self._fit_checked(X)._transform_checked(X, image_shape)
 
     def transform(self, X):
         """Scale the pixels to float32.
@@ -229,11 +270,7 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, image_shape = self._validate(X, reset=False)
-        out = self._scale(X)
-        if self.standardize:
-            out -= np.float32(self.mean_)
-            out *= np.float32(1.0 / self.scale_)
-        return out if image_shape is None else out.reshape(-1, *image_shape)
+        return self._transform_checked(X, image_shape)
 
     def inverse_transform(self, X):
         """Map scaled pixels back to intensities in ``[0, max_value]``.
