@@ -8,6 +8,17 @@ fresh processes (no fork after TensorFlow started) and receive
 TensorFlow's thread counts (see :mod:`skfmnist.utils._tf`), so ``n_jobs``
 workers share the cores without oversubscription.
 
+One thing costs time there without changing any result: loky replaces a
+worker whose resident memory has grown by more than 300 MB since its first
+task, taking the growth for a leak.  A worker that fitted a small network
+first and larger ones later (a grid over filters or layer sizes, or a CNN
+search after a dense one in the same session) keeps the memory that the
+larger networks' training needed (the memory allocator holds it for reuse)
+and can cross that line; the replacement imports TensorFlow again (several
+seconds) and joblib warns "A worker stopped while some jobs were given to
+the executor".  ``benchmarks/bench_speed.py --only grid`` counts such
+restarts ("workers started").
+
 On a Dask cluster, ``joblib.parallel_backend("dask")`` works as it is.  Its
 one weakness is fault tolerance: it scatters every argument larger than
 1 kB (the data, each fold's index arrays) to a single worker, so when that

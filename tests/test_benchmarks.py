@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -44,8 +45,12 @@ def test_bench_speed_quick(tmp_path):
     assert "epochs' ratio" in text
     assert [r["model"] for r in results["grid"]] == ["dense", "cnn"]
     for row in results["grid"]:
-        assert set(row) >= {1, 2, "speedup", "bound", "same_scores"}
-        assert row[1]["work_s"] > 0 and row[2]["work_s"] > 0
+        assert set(row) >= {1, 2, "warm", "speedup", "warm_speedup", "bound", "same_scores"}
+        assert row[1]["work_s"] > 0 and row[2]["work_s"] > 0 and row["warm"]["work_s"] > 0
+        assert row["warm_speedup"] == pytest.approx(row[1]["seconds"] / row["warm"]["seconds"])
+        assert row[1]["workers"] == [os.getpid()]  # n_jobs=1 scores in this process
+        assert row[2]["started"] == len(row[2]["workers"]) >= 2 and os.getpid() not in row[2]["workers"]
+        assert 0 <= row["warm"]["started"] <= len(row["warm"]["workers"])
     assert results["machine_gflops"] > 0
     assert [r["pipeline"] for r in results["epochs"]] == ["Keras (NumPy arrays)", "skfmnist"]
     for row in results["epochs"]:
