@@ -65,7 +65,7 @@ def test_bench_speed_quick(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["dense", "cnn", "deep_cnn"])
-def test_plain_keras_side_uses_keras_own_optimizer(name):
+def test_plain_keras_side_uses_keras_own_optimizer_and_batch_norm(name):
     # the estimators' fused Adam is measured against Keras' Adam, with the
     # same configuration (schedule, rates), loss and steps per execution
     from skfmnist.pipeline import make_model_pipeline
@@ -80,6 +80,9 @@ def test_plain_keras_side_uses_keras_own_optimizer(name):
     assert schedule == {"cosine": "CosineDecay", "one_cycle": "OneCycleDecay"}[clf.lr_schedule]
     assert model.steps_per_execution == clf.steps_per_execution
     assert model.loss.get_config().get("label_smoothing", 0.0) == clf.label_smoothing
+    # and the fused batch normalization against Keras' own layer
+    bn = [type(layer) for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert bn == ([] if name == "dense" else [keras.layers.BatchNormalization] * len(bn)) and (name == "dense" or bn)
 
 
 @requires_data

@@ -9,6 +9,7 @@ call these from ``fit`` with the shapes the data had.
 # SPDX-License-Identifier: MIT
 
 from ..utils._tf import import_keras
+from ._layers import FusedBatchNormalization
 from ._optimizers import FusedAdam, FusedAdamW
 
 keras = import_keras()
@@ -222,21 +223,27 @@ def _augmentation(augment):
     ]
 
 
-def _conv_unit(x, n_filters, kernel_size, batch_norm, dtype):
+def _batch_norm(fused, dtype):
+    """Batch normalization layer: TensorFlow's fused kernel, or Keras' own layer."""
+    layer = FusedBatchNormalization if fused else layers.BatchNormalization
+    return layer(momentum=0.9, dtype=dtype)
+
+
+def _conv_unit(x, n_filters, kernel_size, batch_norm, dtype, fused=True):
     """Convolution + ReLU, with batch normalization in between if asked."""
     if not batch_norm:
         return layers.Conv2D(n_filters, kernel_size, padding="same", activation="relu", dtype=dtype)(x)
     x = layers.Conv2D(n_filters, kernel_size, padding="same", use_bias=False, dtype=dtype)(x)
-    x = layers.BatchNormalization(momentum=0.9, dtype=dtype)(x)
+    x = _batch_norm(fused, dtype)(x)
     return layers.Activation("relu", dtype=dtype)(x)
 
 
-def _dense_unit(x, units, batch_norm, dtype):
+def _dense_unit(x, units, batch_norm, dtype, fused=True):
     """Dense + ReLU, with batch normalization in between if asked."""
     if not batch_norm:
         return layers.Dense(units, activation="relu", dtype=dtype)(x)
     x = layers.Dense(units, use_bias=False, dtype=dtype)(x)
-    x = layers.BatchNormalization(momentum=0.9, dtype=dtype)(x)
+    x = _batch_norm(fused, dtype)(x)
     return layers.Activation("relu", dtype=dtype)(x)
 
 
@@ -295,6 +302,7 @@ def build_cnn(
     batch_norm=False,
     augment=False,
     compute_dtype="float32",
+    fused_batch_norm=True,
 ):
     """Small CNN: one convolution and max-pooling per entry of ``filters``.
 
@@ -321,6 +329,10 @@ def build_cnn(
         Dtype of the hidden layers' computations; "bfloat16" is Keras' mixed
         precision (bfloat16 arithmetic, float32 weights).  The softmax
         output is always float32.
+    fused_batch_norm : bool, default=True
+        Batch normalization as :class:`~skfmnist.models._layers.FusedBatchNormalization`
+        (TensorFlow's fused kernel, same results as Keras' layer); False gives
+        Keras' own layer (the plain-Keras side of the speed benchmark).
 
     Returns
     -------
@@ -333,11 +345,11 @@ def build_cnn(
     for layer in _augmentation(augment):
         x = layer(x)
     for n_filters in filters:
-        x = _conv_unit(x, n_filters, kernel_size, batch_norm, dtype)
+        x = _conv_unit(x, n_filters, kernel_size, batch_norm, dtype, fused_batch_norm)
         x = layers.MaxPooling2D(2, padding="same", dtype=dtype)(x)
     x = layers.Flatten(dtype=dtype)(x)
     if dense_units:
-        x = _dense_unit(x, dense_units, batch_norm, dtype)
+        x = _dense_unit(x, dense_units, batch_norm, dtype, fused_batch_norm)
     if dropout:
         x = layers.Dropout(dropout, dtype=dtype)(x)
     outputs = _output_layer(x, n_classes)
@@ -356,6 +368,7 @@ def build_deep_cnn(
     dropout=0.4,
     augment=False,
     compute_dtype="float32",
+    fused_batch_norm=True,
 ):
     """Deeper CNN: blocks of (convolution, batch norm, ReLU) x k, pooling, dropout.
 
@@ -383,6 +396,10 @@ def build_deep_cnn(
         Dtype of the hidden layers' computations; "bfloat16" is Keras' mixed
         precision (bfloat16 arithmetic, float32 weights).  The softmax
         output is always float32.
+    fused_batch_norm : bool, default=True
+        Batch normalization as :class:`~skfmnist.models._layers.FusedBatchNormalization`
+        (TensorFlow's fused kernel, same results as Keras' layer); False gives
+        Keras' own layer (the plain-Keras side of the speed benchmark).
 
     Returns
     -------
@@ -396,13 +413,13 @@ def build_deep_cnn(
         x = layer(x)
     for n_filters in filters:
         for _ in range(convs_per_block):
-            x = _conv_unit(x, n_filters, kernel_size, batch_norm=True, dtype=dtype)
+            x = _conv_unit(x, n_filters, kernel_size, batch_norm=True, dtype=dtype, fused=fused_batch_norm)
         x = layers.MaxPooling2D(2, padding="same", dtype=dtype)(x)
         if conv_dropout:
             x = layers.Dropout(conv_dropout, dtype=dtype)(x)
     x = layers.Flatten(dtype=dtype)(x)
     if dense_units:
-        x = _dense_unit(x, dense_units, batch_norm=True, dtype=dtype)
+        x = _dense_unit(x, dense_units, batch_norm=True, dtype=dtype, fused=fused_batch_norm)
     if dropout:
         x = layers.Dropout(dropout, dtype=dtype)(x)
     outputs = _output_layer(x, n_classes)

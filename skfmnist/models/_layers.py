@@ -1,0 +1,91 @@
+"""Batch normalization computed by TensorFlow's fused kernel.
+
+Keras 3 writes :class:`keras.layers.BatchNormalization` as separate
+operations: the batch moments (``tf.nn.moments``: a mean, a squared
+difference, another mean), then ``tf.nn.batch_normalization`` (a reciprocal
+square root, multiplies and adds), each with its own gradient, every one a
+pass over the whole activation tensor, and for bfloat16 inputs a cast to
+float32 and back around them.  For the small convolutional networks of this
+package those memory-bound passes cost more than the convolutions: on a
+2-core Intel Xeon with AMX, a deep-CNN epoch in bfloat16 took 37 s with
+Keras' layer and 17 s with the fused kernel (an ad-hoc timing of the same
+network in plain Keras; the repo's figure is the speed benchmark's).
+TensorFlow has had one kernel for the whole
+normalization since version 1 (``FusedBatchNormV3`` and its gradient, which
+TensorFlow's oneDNN build runs as a single oneDNN primitive, bfloat16
+inputs included, with the statistics in float32).
+
+:class:`FusedBatchNormalization` is Keras' layer with the same parameters,
+variables, configuration and arithmetic that hands the normalization to that
+kernel.  The moving statistics are updated as Keras updates them
+(``moving = moving * momentum + batch * (1 - momentum)``, with the *biased*
+batch variance; the kernel returns the unbiased one, which is rescaled by
+``(n - 1) / n``), so outputs, gradients and moving statistics agree with
+Keras' layer to float32 rounding (tested).  Where the kernel does not apply
+(another backend, an axis other than the last, a mask, renormalization,
+synchronized statistics, inputs of rank other than 2 or 4, float16) the
+layer runs Keras' own code.
+"""
+
+# SPDX-License-Identifier: MIT
+
+from ..utils._tf import import_keras
+
+keras = import_keras()
+ops = keras.ops
+
+__all__ = ["FusedBatchNormalization"]
+
+
+@keras.saving.register_keras_serializable(package="skfmnist")
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    """:class:`keras.layers.BatchNormalization` run by TensorFlow's fused kernel.
+
+    Same parameters, variables and results as Keras' layer (see the module
+    docstring for where it falls back to Keras' code).
+    """
+
+    def _fused_applies(self, inputs, mask):
+        if keras.backend.backend() != "tensorflow" or mask is not None:
+            return False
+        if self.renorm or self.synchronized or not (self.center and self.scale):
+            return False
+        rank = len(inputs.shape)
+        if rank not in (2, 4) or self.axis not in (-1, rank - 1):
+            return False
+        return keras.backend.standardize_dtype(inputs.dtype) in ("float32", "bfloat16")
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fused_applies(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        x = inputs
+        flat = len(x.shape) == 2
+        if flat:  # (n, c) as (n, 1, 1, c): the kernel takes NHWC images
+            x = tf.reshape(x, (-1, 1, 1, x.shape[-1]))
+        gamma = tf.cast(self.gamma, "float32")
+        beta = tf.cast(self.beta, "float32")
+        if training and self.trainable:
+            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True
+            )
+            # the kernel's batch variance is Bessel-corrected; Keras' moving variance uses the biased one
+            n = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), "float32")
+            variance = variance * ((n - 1.0) / tf.maximum(n, 1.0))
+            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+            self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        else:
+            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                x,
+                gamma,
+                beta,
+                mean=tf.cast(self.moving_mean, "float32"),
+                variance=tf.cast(self.moving_variance, "float32"),
+                epsilon=self.epsilon,
+                data_format="NHWC",
+                is_training=False,
+            )
+        if flat:
+            y = tf.reshape(y, tf.shape(inputs))
+        return ops.cast(y, self.compute_dtype)
