@@ -222,19 +222,26 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         Random shifts (up to 10%) and horizontal flips, applied by Keras
         preprocessing layers inside the network, so during training only.
         The defaults (augmentation, batch 256, learning rate 2e-3, label
-        smoothing 0.1, ``compute_dtype="auto"``, 26 epochs) were chosen on
+        smoothing 0.1, ``compute_dtype="auto"``, 36 epochs) were chosen on
         a 54,000 / 6,000 split of the training images (benchmarks/RESULTS.md,
         "Model selection"): in float32, 94.2% validation accuracy after 24
         epochs with augmentation against 93.9% at batch 128 / learning rate
         1e-3, but 24 float32 epochs can exceed 15 minutes on 2 CPU cores;
         bfloat16 arithmetic (where the CPU has it natively) cut the seconds
         per epoch from 38.5 to 26-31, and 26 bfloat16 epochs with label
-        smoothing 0.1 reached 94.0% in 689 s (an AMD EPYC, where "auto"
-        picks bfloat16).  Where "auto" trains in float32 each epoch takes
-        longer: on a 2-core Intel Xeon without AMX (bfloat16 there is
-        1.3-1.5x slower than float32) the 26 epochs took 1,352 s.
-        ``max_fit_time=900`` keeps any CPU within 15 minutes of training,
-        with the epochs that fit (fewer, and less accurate, on slower CPUs).
+        smoothing 0.1 reached 94.0% (an AMD EPYC, where "auto" picks
+        bfloat16).  The 36 epochs (26 before 2026-12-01) came when batch
+        normalization moved to TensorFlow's fused kernel, which made a
+        bfloat16 epoch about 2.5x faster on a 2-core Intel Xeon with AMX:
+        there 40 epochs reached 94.12% (94.40% with the mirror average)
+        against the 26 epochs' 94.02%, and a third block of 128 filters in
+        28 epochs, about the same time, 93.72%; on the full training set
+        the 40 epochs took 925 s there, so the default is 36, the most that
+        fit into 15 minutes on that CPU.  Where "auto" trains in float32
+        each epoch takes longer (on that Xeon float32 epochs took 2.1x as
+        long as bfloat16 ones).  ``max_fit_time=900`` keeps any CPU within 15
+        minutes of training, with the epochs that fit (fewer, and less
+        accurate, on slower CPUs).
     test_time_flip : bool or "auto", default="auto"
         Predict the average of the class probabilities of each image and of
         its mirror image (width axis reversed, batch by batch), so that an
@@ -299,7 +306,7 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         lr_schedule="cosine",
         label_smoothing=0.1,
         batch_size=256,
-        epochs=26,
+        epochs=36,
         max_fit_time=None,
         early_stopping=False,
         validation_fraction=0.1,
