@@ -500,7 +500,8 @@ def render(results, command):
             "### 1. Wrapper overhead (ratios first; target fit <= 1.05, predict <= 1.10)",
             "",
             "`Pipeline.fit` (validation, scaling, building and compiling the network, training) against "
-            "building and compiling the same network in plain Keras (Keras' own Adam) and `model.fit` "
+            "building and compiling the same network in plain Keras (Keras' own Adam and batch normalization) "
+            "and `model.fit` "
             "on the already scaled float32 arrays; `Pipeline.predict` against `model.predict(...).argmax(1)`, both one "
             "pass over the images (the deep CNN with `test_time_flip=False`: its default averages each "
             "image with its mirror image, two passes, which plain `model.predict` does not do). "
