@@ -92,13 +92,10 @@ def test_builders_use_it_and_keras_layer_on_request(builder, tmp_path):
     kwargs = {"batch_norm": True} if builder is build_cnn else {}
     model = builder((8, 8, 1), 3, filters=(4,), dense_units=5, **kwargs)
     bn = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    assert bn and all(type(layer) is FusedBatchNormalization for layer in bn)
+    assert {type(layer) for layer in bn} == {FusedBatchNormalization}
     plain = builder((8, 8, 1), 3, filters=(4,), dense_units=5, fused_batch_norm=False, **kwargs)
-    assert all(
-        type(layer) is keras.layers.BatchNormalization
-        for layer in plain.layers
-        if isinstance(layer, keras.layers.BatchNormalization)
-    )
+    plain_bn = {type(layer) for layer in plain.layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert plain_bn == {keras.layers.BatchNormalization}
     # the .keras format round trip (safe mode) restores the layer and its statistics
     x = np.random.default_rng(6).uniform(size=(4, 8, 8, 1)).astype("float32")
     model(x, training=True)

@@ -232,13 +232,13 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         smoothing 0.1 reached 94.0% (an AMD EPYC, where "auto" picks
         bfloat16).  The 36 epochs (26 before 2026-12-01) came when batch
         normalization moved to TensorFlow's fused kernel, which made a
-        bfloat16 epoch about 2.5x faster on a 2-core Intel Xeon with AMX:
+        bfloat16 epoch about 2.2x faster on a 2-core Intel Xeon with AMX:
         there 40 epochs reached 94.12% (94.40% with the mirror average)
         against the 26 epochs' 94.02%, and a third block of 128 filters in
         28 epochs, about the same time, 93.72%; on the full training set
         the 40 epochs took 925 s there, so the default is 36, the most that
         fit into 15 minutes on that CPU.  Where "auto" trains in float32
-        each epoch takes longer (on that Xeon float32 epochs took 2.1x as
+        each epoch takes longer (on that Xeon float32 epochs took 1.9x as
         long as bfloat16 ones).  ``max_fit_time=900`` keeps any CPU within 15
         minutes of training, with the epochs that fit (fewer, and less
         accurate, on slower CPUs).

@@ -6,10 +6,10 @@ difference, another mean), then ``tf.nn.batch_normalization`` (a reciprocal
 square root, multiplies and adds), each with its own gradient, every one a
 pass over the whole activation tensor, and for bfloat16 inputs a cast to
 float32 and back around them.  For the small convolutional networks of this
-package those memory-bound passes cost more than the convolutions: on a
-2-core Intel Xeon with AMX, a deep-CNN epoch in bfloat16 took 37 s with
-Keras' layer and 17 s with the fused kernel (an ad-hoc timing of the same
-network in plain Keras; the repo's figure is the speed benchmark's).
+package those memory-bound passes can cost more than the convolutions
+(benchmarks/RESULTS.md, "Fused batch normalization: speed on the Xeon with
+AMX": with this layer the deep CNN's bfloat16 epochs took 0.46x the time of
+the same network with Keras' layer, side by side).
 TensorFlow has had one kernel for the whole
 normalization since version 1 (``FusedBatchNormV3`` and its gradient, which
 TensorFlow's oneDNN build runs as a single oneDNN primitive, bfloat16
