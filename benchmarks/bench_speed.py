@@ -167,7 +167,7 @@ def bench_overhead(Xs, y, Xts, epochs, repeats):
             "train_img_s": len(y) * epochs / fit_s, "keras_train_img_s": len(y) * epochs / keras_fit_s,
             "predict_img_s": len(Xts) / pred_ours, "keras_predict_img_s": len(Xts) / pred_keras,
             "flops_per_image": _flops(pipe), "batch_size": batch,
-            "params": pipe[-1].n_trainable_params_,
+            "params": pipe[-1].n_trainable_params_, "compute_dtype": pipe[-1].compute_dtype_,
             **({"epoch_img_s": len(y) / steady, "keras_epoch_img_s": len(y) / keras_steady} if steady else {}),
         })
     return rows
@@ -186,6 +186,28 @@ def bench_machine(size=2048, repeats=5):
     b = rng.random((size, size), dtype=np.float32)
     a @ b
     seconds = _best(lambda: a @ b, repeats)
+    return 2 * size**3 / seconds / 1e9
+
+
+def bench_machine_bf16(size=2048, repeats=5):
+    """bfloat16 matrix-multiply rate (all cores), GFLOP/s, through TensorFlow.
+
+    The ceiling of a network that computes in bfloat16 (``compute_dtype_``):
+    numpy has no bfloat16 arithmetic, so this runs TensorFlow's own matmul
+    (oneDNN's kernels, the ones the networks' layers use; AMX where the CPU
+    has it) on bfloat16 operands.  Eager TensorFlow ops on the CPU return
+    when their result is computed.
+    """
+    from skfmnist.utils._tf import import_keras
+
+    import_keras()  # TensorFlow with skfmnist's thread settings
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.random((size, size), dtype=np.float32), dtype=tf.bfloat16)
+    b = tf.constant(rng.random((size, size), dtype=np.float32), dtype=tf.bfloat16)
+    tf.linalg.matmul(a, b)
+    seconds = _best(lambda: tf.linalg.matmul(a, b), repeats)
     return 2 * size**3 / seconds / 1e9
 
 
@@ -586,28 +608,43 @@ def render(results, command):
             "",
         ]
     if "machine_gflops" in results and "overhead" in results:
-        g = results["machine_gflops"]
-        rows = [
-            {
+        rates = {"float32": results["machine_gflops"]}
+        if "machine_gflops_bf16" in results:
+            rates["bfloat16"] = results["machine_gflops_bf16"]
+        rows = []
+        for r in results["overhead"]:
+            # each network against the matmul rate of the dtype it computes in (older
+            # results carry no dtype: float32, as every network then trained)
+            dtype = r.get("compute_dtype", "float32")
+            g = rates[dtype]
+            rows.append({
                 "model": r["model"],
+                "dtype": dtype,
+                "rate": g,
                 "mflops": r["flops_per_image"] / 1e6,
                 "train_frac": 3 * r["flops_per_image"] * r["train_img_s"] / (g * 1e9),
                 "predict_frac": r["flops_per_image"] * r["predict_img_s"] / (g * 1e9),
                 **({"epoch_frac": 3 * r["flops_per_image"] * r["epoch_img_s"] / (g * 1e9)}
                    if "epoch_img_s" in r else {}),
-            }
-            for r in results["overhead"]
-        ]
+            })
+        named = [f"numpy float32 matmul: {rates['float32']:.0f} GFLOP/s"]
+        if "bfloat16" in rates:
+            named.append(f"TensorFlow bfloat16 matmul: {rates['bfloat16']:.0f} GFLOP/s")
         lines += [
-            f"### 3. Distance to the machine's limit (numpy float32 matmul: {g:.0f} GFLOP/s)",
+            f"### 3. Distance to the machine's limit ({'; '.join(named)})",
             "",
             "Fraction = FLOPs per image (forward; training counted as 3x forward) x images/s / matmul rate "
-            "(training: the whole fit's images/s and the fastest later epoch's, as in part 2).",
+            "(training: the whole fit's images/s and the fastest later epoch's, as in part 2). Each network "
+            "is measured against the matmul rate of the dtype it computes in (`compute_dtype_`): numpy's "
+            "float32 matmul for float32, TensorFlow's bfloat16 matmul (oneDNN, the networks' own kernels; "
+            "numpy has no bfloat16) for bfloat16 mixed precision.",
             "",
             table(
                 rows,
                 [
                     ("model", ("model", "{}")),
+                    ("computes in", ("dtype", "{}")),
+                    ("matmul GFLOP/s", ("rate", "{:.0f}")),
                     ("forward MFLOP/image", ("mflops", "{:.2f}")),
                     ("training fraction: fit", ("train_frac", "{:.1%}")),
                     ("epoch", ("epoch_frac", "{:.1%}")),
@@ -816,6 +853,8 @@ def main(argv=None):
         results["peer"] = bench_peer(Xs, y, Xts, args.epochs, args.repeats)
     if "limit" in parts:
         results["machine_gflops"] = bench_machine(512 if args.quick else 2048)
+        if any(r["compute_dtype"] == "bfloat16" for r in results["overhead"]):
+            results["machine_gflops_bf16"] = bench_machine_bf16(512 if args.quick else 2048)
     if "grid" in parts:
         results["grid"] = bench_grid(args.grid_train, grid_epochs)
     if "memory" in parts:

@@ -52,6 +52,9 @@ def test_bench_speed_quick(tmp_path):
         assert row[2]["started"] == len(row[2]["workers"]) >= 2 and os.getpid() not in row[2]["workers"]
         assert 0 <= row["warm"]["started"] <= len(row["warm"]["workers"])
     assert results["machine_gflops"] > 0
+    assert {r["compute_dtype"] for r in results["overhead"]} <= {"float32", "bfloat16"}
+    if any(r["compute_dtype"] == "bfloat16" for r in results["overhead"]):
+        assert results["machine_gflops_bf16"] > 0
     assert [r["pipeline"] for r in results["epochs"]] == ["Keras (NumPy arrays)", "skfmnist"]
     for row in results["epochs"]:
         assert 0 < row["min"] <= row["median"] <= row["max"] and 0 <= row["idle"] <= 1
@@ -97,6 +100,28 @@ def test_bench_speed_one_part_keeps_the_others(tmp_path):
     assert "overhead figures" in text
     assert "old grid figures" not in text and "## Speed: grid search" in text
     assert text.count("<!-- begin speed-grid -->") == 1
+
+
+def test_limit_fraction_uses_the_matmul_rate_of_each_networks_dtype():
+    # a bfloat16 network is measured against the bfloat16 matmul rate, not
+    # numpy's float32 one (which AMX bfloat16 training can exceed)
+    bench = _load(BENCH)
+    row = {"flops_per_image": 1e6, "train_img_s": 1000.0, "predict_img_s": 4000.0, "epoch_img_s": 2000.0}
+    results = {
+        "settings": {},
+        "overhead": [{**row, "model": "cnn", "compute_dtype": "float32"},
+                     {**row, "model": "deep_cnn", "compute_dtype": "bfloat16"},
+                     {**row, "model": "dense"}],  # older results, no dtype: float32
+        "machine_gflops": 10.0,
+        "machine_gflops_bf16": 100.0,
+    }
+    text = bench.render(results, "bench_speed.py --only limit")["speed-overhead"]
+    part = text.split("### 3.")[1]
+    assert "numpy float32 matmul: 10 GFLOP/s; TensorFlow bfloat16 matmul: 100 GFLOP/s" in part
+    # training: 3 x 1 MFLOP x 1000 images/s = 3 GFLOP/s; epoch 6 GFLOP/s; inference 4 GFLOP/s
+    assert "| cnn | float32 | 10 | 1.00 | 30.0% | 60.0% | 40.0% |" in part
+    assert "| deep_cnn | bfloat16 | 100 | 1.00 | 3.0% | 6.0% | 4.0% |" in part
+    assert "| dense | float32 | 10 | 1.00 | 30.0% | 60.0% | 40.0% |" in part
 
 
 def test_steady_epoch_leaves_out_each_fits_first_epoch():
