@@ -409,8 +409,9 @@ _COMMON_PARAMETERS = """\
         precision: bfloat16 computations, float32 weights and optimizer,
         float32 softmax output and probabilities.  Whether it is faster
         depends on the CPU, not only on its flags: measured 1.15-1.45x
-        faster on an AMD EPYC with AVX512-BF16, 1.3-1.5x slower on an
-        Intel Xeon with AVX512-BF16 but no AMX.  "auto" uses "bfloat16"
+        faster on an AMD EPYC with AVX512-BF16, 1.8-1.9x faster (CNNs)
+        on an Intel Xeon with AMX, 1.3-1.5x slower on an Intel Xeon with
+        AVX512-BF16 but no AMX.  "auto" uses "bfloat16"
         when no GPU is visible and the CPU is an AMD one with AVX512-BF16
         or has AMX-BF16, and "float32" otherwise (``compute_dtype_`` tells
         which), so results with "auto" depend on the machine; pass

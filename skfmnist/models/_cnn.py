@@ -102,6 +102,13 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
     the default pipeline; on slower CPUs ``max_fit_time=290`` keeps a fit
     within it, with fewer epochs.
 
+    ``compute_dtype="auto"`` (float32 before 2026-12-01) was chosen on the
+    same split, side by side on a 2-core Intel Xeon with AMX, where "auto"
+    resolves to bfloat16: 92.73% and 92.82% validation accuracy (seeds 0
+    and 1) against float32's 92.75% and 92.63%, at 10.2 and 9.5 s per epoch
+    against 15.5 and 14.0 s.  Where "auto" resolves to float32 nothing
+    changes.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -148,7 +155,7 @@ class CNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         n_iter_no_change=5,
         callbacks=None,
         jit_compile=False,
-        compute_dtype="float32",
+        compute_dtype="auto",
         steps_per_execution=32,
         random_state=None,
         verbose=0,
