@@ -613,8 +613,8 @@ def render(results, command):
             rates["bfloat16"] = results["machine_gflops_bf16"]
         rows = []
         for r in results["overhead"]:
-            # each network against the matmul rate of the dtype it computes in (older
-            # results carry no dtype: float32, as every network then trained)
+            # each network against the matmul rate of the dtype it computes in; a row
+            # without one (results built by hand, as in the tests) counts as float32
             dtype = r.get("compute_dtype", "float32")
             g = rates[dtype]
             rows.append({
