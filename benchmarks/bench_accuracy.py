@@ -104,15 +104,22 @@ def run_one(name, seed, X, y, X_test, y_test, epochs=None, curve=True, max_fit_t
     train_s = time.perf_counter() - start - recorder.eval_seconds
     accuracy = float(pipe.score(X_test, y_test))
     clf = pipe[-1]
-    no_flip = None
-    if hasattr(clf, "_uses_test_time_flip") and clf._uses_test_time_flip():
-        # the same fitted network, predicting without the mirror-image average
-        flip = clf.test_time_flip
-        clf.set_params(test_time_flip=False)
-        no_flip = 100 * float(pipe.score(X_test, y_test))
-        clf.set_params(test_time_flip=flip)
+    no_flip = no_shift = None
+    if hasattr(clf, "_uses_test_time_augmentation") and clf._uses_test_time_augmentation():
+        # the same fitted network, predicting without the shifted views (mirror average only,
+        # if the model has one), and without any test-time average (the network alone)
+        flip, shift = clf.test_time_flip, clf.test_time_shift
+        try:
+            if clf._test_time_shift() > 0 and clf._uses_test_time_flip():
+                clf.set_params(test_time_shift=0)
+                no_shift = 100 * float(pipe.score(X_test, y_test))
+            clf.set_params(test_time_flip=False, test_time_shift=0)
+            no_flip = 100 * float(pipe.score(X_test, y_test))
+        finally:
+            clf.set_params(test_time_flip=flip, test_time_shift=shift)
     return {
-        "model": name, "seed": seed, "accuracy": 100 * accuracy, "accuracy_no_flip": no_flip, "train_s": train_s,
+        "model": name, "seed": seed, "accuracy": 100 * accuracy, "accuracy_no_flip": no_flip,
+        "accuracy_no_shift": no_shift, "train_s": train_s,
         "epochs": clf.n_epochs_, "params": clf.n_trainable_params_,
         "curve": [(t, 100 * a) for t, a in recorder.points], "epoch_times": list(clf.history_["time"]),
     }
@@ -217,7 +224,8 @@ def _seconds_text(runs, plot_path):
 def render(runs, command, settings, plot_path, params=None):
     runs = [
         {**r, "epoch_s": _epoch_seconds(r),
-         "no_flip": "n/a" if r.get("accuracy_no_flip") is None else f"{r['accuracy_no_flip']:.2f}"}
+         "no_flip": "n/a" if r.get("accuracy_no_flip") is None else f"{r['accuracy_no_flip']:.2f}",
+         "no_shift": "n/a" if r.get("accuracy_no_shift") is None else f"{r['accuracy_no_shift']:.2f}"}
         for r in runs
     ]
     if params:
@@ -241,13 +249,15 @@ def render(runs, command, settings, plot_path, params=None):
         "Every run:", "",
         table(runs, [
             ("model", ("model", "{}")), ("random_state", ("seed", "{}")),
-            ("test accuracy %", ("accuracy", "{:.2f}")), ("without test-time flip %", ("no_flip", "{}")),
+            ("test accuracy %", ("accuracy", "{:.2f}")), ("without test-time shifts %", ("no_shift", "{}")),
+            ("network alone %", ("no_flip", "{}")),
             ("training s", ("train_s", "{:.0f}")),
             ("epochs", ("epochs", "{}")), ("seconds per epoch: median (min-max)", ("epoch_s", "{}")),
         ]),
-        "\"Without test-time flip\": the same fitted network scored without averaging each image's "
-        "probabilities with its mirror image's (`test_time_flip=False`; n/a where the model does not "
-        "average)." + (" The per-epoch curves score the network without the average." if plot_path else ""), "",
+        "\"Without test-time shifts\": the same fitted network scored with the mirror-image average "
+        "but without the shifted views (`test_time_shift=0`); \"network alone\": scored without any "
+        "test-time average (`test_time_flip=False, test_time_shift=0`); n/a where the model does not "
+        "average." + (" The per-epoch curves score the network alone." if plot_path else ""), "",
         "Every epoch of a run does the same work (the first also builds the training function), "
         "so the spread of the seconds per epoch shows how much the wall time varies on this machine.", "",
     ]

@@ -132,8 +132,9 @@ def bench_overhead(Xs, y, Xts, epochs, repeats):
         pipe = make_model_pipeline(name, epochs=epochs, random_state=0)
         pipe.set_params(scale__max_value=1.0)  # input is already scaled
         if "test_time_flip" in pipe[-1].get_params():
-            # the deep CNN's default also predicts each mirror image; plain Keras does one pass
-            pipe[-1].set_params(test_time_flip=False)
+            # the deep CNN's default also predicts each image mirrored and shifted; plain Keras
+            # does one pass
+            pipe[-1].set_params(test_time_flip=False, test_time_shift=0)
         model, shape = _keras_model(name, len(y), epochs)
         Xk, Xtk = Xs.reshape(-1, *shape), Xts.reshape(-1, *shape)
         fit_ours, fit_keras = [], []
@@ -525,8 +526,8 @@ def render(results, command):
             "building and compiling the same network in plain Keras (Keras' own Adam and batch normalization) "
             "and `model.fit` "
             "on the already scaled float32 arrays; `Pipeline.predict` against `model.predict(...).argmax(1)`, both one "
-            "pass over the images (the deep CNN with `test_time_flip=False`: its default averages each "
-            "image with its mirror image, two passes, which plain `model.predict` does not do). "
+            "pass over the images (the deep CNN with `test_time_flip=False, test_time_shift=0`: its default "
+            "averages each image's views, mirrored and shifted, which plain `model.predict` does not do). "
             "Of each side's fastest fit, the seconds inside its epochs (a callback's clock: the training "
             "loop, tracing and input pipeline) give the epochs' ratio, and the rest is the cost outside "
             "them (checking and scaling the data, building and compiling the network, setting up the fit), "

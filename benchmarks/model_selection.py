@@ -105,7 +105,7 @@ def run(config, seed=0):
 
 
 def _validation_score_with_flip(pipe, X, y, final_val):
-    """Validation accuracy of the fitted pipeline with ``test_time_flip=True``.
+    """Validation accuracy of the fitted pipeline with ``test_time_flip=True`` (and no shifts).
 
     The validation images are the estimator's own early-stopping split, drawn
     again by its own code (on sample indices); the same network scored without
@@ -116,15 +116,16 @@ def _validation_score_with_flip(pipe, X, y, final_val):
     clf, flip = pipe[-1], pipe[-1].test_time_flip
     y_enc = clf._label_encoder.transform(y).astype(np.int32)
     *_, (val, _) = clf._validation_split(np.arange(len(y)), y_enc, None, clf._fit_seed())
+    shift = clf.test_time_shift
     try:
-        clf.set_params(test_time_flip=False)
+        clf.set_params(test_time_flip=False, test_time_shift=0)
         plain = 100 * pipe.score(X[val], y[val])
         if abs(plain - final_val) > 0.01:
             raise RuntimeError(f"validation split not reproduced: {plain:.2f}% against {final_val:.2f}% in fit")
-        clf.set_params(test_time_flip=True)
+        clf.set_params(test_time_flip=True)  # the mirror average alone, no shifted views
         return pipe.score(X[val], y[val])
     finally:
-        clf.set_params(test_time_flip=flip)
+        clf.set_params(test_time_flip=flip, test_time_shift=shift)
 
 
 def render(records):

@@ -162,7 +162,10 @@ def test_bench_accuracy_quick(tmp_path):
         # (the curve scores the network alone, so without the deep CNN's mirror average)
         plain = r["accuracy"] if r["accuracy_no_flip"] is None else r["accuracy_no_flip"]
         assert r["curve"][-1][1] == pytest.approx(plain)
+        # the deep CNN's default views (mirrored and shifted) are also scored with the mirror only
+        assert (r["accuracy_no_shift"] is not None) == (r["model"] == "deep_cnn")
     text = out.read_text()
+    assert "without test-time shifts %" in text and "network alone %" in text
     assert "speed figures" in text  # the other benchmark's section is kept
     assert text.count("<!-- begin accuracy -->") == 1 and "| deep_cnn |" in text
     png = tmp_path / "accuracy_vs_time.png"

@@ -505,7 +505,8 @@ def test_test_time_flip_averages_each_image_and_its_mirror(Est):
     X = rng.random((48, 8, 8, 1), dtype=np.float32)
     y = np.repeat([0, 1, 2], 16)
     mirror = X[:, :, ::-1]
-    params = {"filters": (4,), "dense_units": 8, "epochs": 1, "batch_size": 16, "random_state": 0}
+    params = {"filters": (4,), "dense_units": 8, "epochs": 1, "batch_size": 16, "random_state": 0,
+              "test_time_shift": 0}
     clf = Est(test_time_flip=True, **params).fit(X, y)
     net = clf.model_
     expected = (np.asarray(net(X, training=False)) + np.asarray(net(np.ascontiguousarray(mirror), training=False))) / 2
@@ -533,6 +534,76 @@ def test_test_time_flip_auto_follows_augment(Est):
     np.testing.assert_array_equal(augmented.predict_proba(X), augmented.predict_proba(mirror))
     plain = Est(augment=False, **params).fit(X, y)
     assert not np.allclose(plain.predict_proba(X), plain.predict_proba(mirror))
+
+
+def test_shift_images_moves_the_pixels_and_fills_the_border_with_zeros():
+    from skfmnist.models._test_time import shift_images
+
+    images = np.arange(1, 2 * 4 * 5 + 1, dtype=np.float32).reshape(2, 4, 5, 1)
+    down_right = shift_images(images, 1, 2)
+    np.testing.assert_array_equal(down_right[:, 1:, 2:], images[:, :-1, :-2])
+    assert not down_right[:, :1].any() and not down_right[:, :, :2].any()
+    up_left = shift_images(images, -1, -1)
+    np.testing.assert_array_equal(up_left[:, :-1, :-1], images[:, 1:, 1:])
+    assert not up_left[:, -1:].any() and not up_left[:, :, -1:].any()
+    np.testing.assert_array_equal(shift_images(images, 0, 0), images)
+    assert shift_images(images, 0, 0) is not images and up_left.flags.c_contiguous
+    assert not shift_images(images, 4, 0).any()
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
+def test_test_time_shift_averages_the_shifted_views(Est, flip):
+    from skfmnist.models._test_time import shift_images
+
+    rng = np.random.default_rng(2)
+    X = rng.random((40, 8, 8, 1), dtype=np.float32)
+    y = np.repeat([0, 1], 20)
+    params = {"filters": (4,), "dense_units": 8, "epochs": 1, "batch_size": 16, "random_state": 0}
+    clf = Est(test_time_flip=flip, test_time_shift=1, **params).fit(X, y)
+    net = clf.model_
+    views = [shift_images(X, dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    if flip:
+        views += [np.ascontiguousarray(v[:, :, ::-1]) for v in views]
+    expected = np.mean([np.asarray(net(v, training=False)) for v in views], axis=0)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    mirror = np.ascontiguousarray(X[:, :, ::-1])
+    if flip:  # the order of the sum makes an image and its mirror image agree bitwise
+        np.testing.assert_array_equal(proba, clf.predict_proba(mirror))
+    else:
+        assert not np.allclose(proba, clf.predict_proba(mirror))
+    # the shifts change the prediction; without them it is the mirror average or the network alone
+    clf.set_params(test_time_shift=0)
+    assert not np.allclose(clf.predict_proba(X), proba)
+    alone = np.asarray(net(X, training=False))
+    if not flip:
+        np.testing.assert_allclose(clf.predict_proba(X), alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
+def test_test_time_shift_auto_follows_augment(Est):
+    assert Est().test_time_shift == "auto"
+    assert Est(augment=True)._test_time_shift() == 1 and Est(augment=False)._test_time_shift() == 0
+    assert Est(augment=False, test_time_shift=2)._test_time_shift() == 2
+    assert not Est(augment=False)._uses_test_time_augmentation()
+    assert Est(augment=False, test_time_shift=1, test_time_flip=False)._uses_test_time_augmentation()
+
+
+def test_test_time_shift_out_of_the_frame_fails_before_training():
+    X = np.random.default_rng(3).random((20, 4, 4, 1), dtype=np.float32)
+    y = np.repeat([0, 1], 10)
+    clf = CNNClassifier(filters=(2,), dense_units=4, epochs=1, test_time_shift=4)
+    with pytest.raises(ValueError, match=r"test_time_shift=4 moves images of shape \(4, 4, 1\) out of the frame"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "keras_classifier_")
+    clf.set_params(test_time_shift=1).fit(X, y)
+    clf.set_params(test_time_shift=5)
+    with pytest.raises(ValueError, match="out of the frame"):
+        clf.predict(X)
+    with pytest.raises(ValueError, match="test_time_shift"):
+        CNNClassifier(test_time_shift=-1).fit(X, y)
 
 
 @pytest.mark.parametrize("clf", [

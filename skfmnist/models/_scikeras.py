@@ -115,7 +115,7 @@ def _keras_arrays(X, y, sample_weight=None):
     return X, y, np.asarray(sample_weight, dtype=np.float32)
 
 
-def predict_proba(wrapper, X, *, average_mirror=False):
+def predict_proba(wrapper, X, *, average=None):
     """Class probabilities from the wrapped network.
 
     Parameters
@@ -124,10 +124,13 @@ def predict_proba(wrapper, X, *, average_mirror=False):
         A fitted wrapper.
     X : ndarray of float32
         Inputs of the network's shape.
-    average_mirror : bool, default=False
-        Average the probabilities of each image ``(height, width, channels)``
-        and of its mirror image (width axis reversed), batch by batch, so
-        that no mirrored copy of the whole input is made.
+    average : callable, default=None
+        ``average(predict, batch)`` returns the probabilities of a batch
+        from ``predict`` (the network on one batch), for example their mean
+        over test-time views of the batch
+        (:func:`skfmnist.models._test_time.average_views`); applied batch by
+        batch, so that no transformed copy of the whole input is made.  None
+        predicts each batch once.
 
     Returns
     -------
@@ -145,11 +148,11 @@ def predict_proba(wrapper, X, *, average_mirror=False):
     batch_size = wrapper.get_params()["predict__batch_size"]
     proba = np.empty((X.shape[0], model.output_shape[-1]), dtype=np.float32)
     for start in range(0, X.shape[0], batch_size):
-        batch, out = X[start : start + batch_size], proba[start : start + batch_size]
-        out[:] = model.predict_on_batch(batch)
-        if average_mirror:
-            out += model.predict_on_batch(np.ascontiguousarray(batch[:, :, ::-1]))
-            out /= 2
+        batch = X[start : start + batch_size]
+        if average is None:
+            proba[start : start + batch_size] = model.predict_on_batch(batch)
+        else:
+            proba[start : start + batch_size] = average(model.predict_on_batch, batch)
     return proba
 
 
