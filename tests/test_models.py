@@ -473,8 +473,8 @@ def test_no_float64_copy_of_the_images_on_the_path(name, params):
     _, predict_peak = peak(pipe.predict, X)  # scaling copy only
     assert scale_peak < 1.1 * float32_mb
     assert fit_peak < 1.1 * float32_mb
-    # + the small probability matrices, and with test_time_flip (deep_cnn) the mirrored
-    # copy of one prediction batch at a time (1,024 images), never of the whole input
+    # + the small probability matrices, and with the test-time views (deep_cnn) one moved copy
+    # of one prediction batch (1,024 images) and its mirror image at a time, never of the whole input
     batch_bytes = pipe[-1]._predict_batch_size * 784 * 4
     assert predict_peak < 1.1 * float32_mb + 2 * batch_bytes
 

@@ -79,7 +79,9 @@ def average_views(predict, images, *, flip, shift):
     -------
     proba : ndarray of shape (n_samples, n_classes), float32
     """
-    def pair(view):
+    def pair(dy, dx):
+        # one moved copy of the batch (and its mirror image) alive at a time
+        view = shift_images(images, dy, dx) if (dy or dx) else images
         out = np.asarray(predict(view), dtype=np.float32)
         if flip:
             out = out + np.asarray(predict(_mirror(view)), dtype=np.float32)
@@ -88,12 +90,9 @@ def average_views(predict, images, *, flip, shift):
     total, n_views = None, 0
     for dy in range(-shift, shift + 1):
         for dx in range(0, shift + 1):
-            views = [shift_images(images, dy, dx) if (dy or dx) else images]
+            group = pair(dy, dx)
             if dx:
-                views.append(shift_images(images, dy, -dx))
-            group = pair(views[0])
-            if dx:
-                group = group + pair(views[1])
+                group = group + pair(dy, -dx)
             total = group if total is None else total + group
-            n_views += len(views) * (2 if flip else 1)
+            n_views += (2 if dx else 1) * (2 if flip else 1)
     return total / np.float32(n_views)
