@@ -1,11 +1,11 @@
-"""FusedBatchNormalization: Keras' batch normalization computed by TensorFlow's fused kernel."""
+"""FusedBatchNormalization (Keras' batch normalization by TensorFlow's fused kernel) and MaskBitsDropout."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from skfmnist.models._builders import build_cnn, build_deep_cnn
-from skfmnist.models._layers import FusedBatchNormalization
+from skfmnist.models._layers import FusedBatchNormalization, MaskBitsDropout, _mask_bits
 from skfmnist.utils._tf import import_keras
 
 keras = import_keras()
@@ -104,3 +104,82 @@ def test_builders_use_it_and_keras_layer_on_request(builder, tmp_path):
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
+
+
+# --- MaskBitsDropout: Keras' dropout deciding each unit from a few random bits ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "rate, bits, threshold",
+    [(0.25, 8, 64), (0.5, 8, 128), (1 / 1024, 16, 64), (0.4, 32, round(0.4 * 2**32)), (1e-12, 32, 1)],
+)
+def test_mask_bits_hold_the_rate(rate, bits, threshold):
+    assert _mask_bits(rate) == (bits, threshold)
+    assert abs(threshold / 2**bits - rate) <= max(2**-32, 1e-12)
+
+
+@pytest.mark.parametrize("rate", [0.25, 0.4, 0.7])
+@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
+def test_drops_the_rate_and_scales_like_keras(rate, dtype):
+    layer = MaskBitsDropout(rate, seed=3, dtype=dtype)
+    x = tf.ones((64, 14, 14, 32))  # 401,408 units: the drop fraction's standard error is below 0.001
+    y = tf.cast(layer(x, training=True), "float32").numpy()
+    dropped = np.mean(y == 0)
+    assert abs(dropped - rate) < 0.004, dropped
+    scale = tf.cast(tf.constant(1 / (1 - rate), layer.compute_dtype), "float32").numpy()
+    np.testing.assert_array_equal(np.unique(y), [0.0, scale])  # kept units scaled as Keras scales them
+    # independent decisions: neighbouring units (which share a random word at 8 bits) are not correlated
+    flat = (y.reshape(-1) == 0).astype(float)
+    assert abs(np.corrcoef(flat[:-1], flat[1:])[0, 1]) < 0.01
+
+
+def test_reproducible_from_its_seed_and_new_masks_each_call():
+    x = tf.ones((8, 10))
+    a, b = MaskBitsDropout(0.25, seed=5), MaskBitsDropout(0.25, seed=5)
+    first = a(x, training=True).numpy()
+    np.testing.assert_array_equal(first, b(x, training=True).numpy())
+    assert not np.array_equal(first, a(x, training=True).numpy())
+    assert not np.array_equal(first, MaskBitsDropout(0.25, seed=6)(x, training=True).numpy())
+
+
+def test_gradient_passes_kept_units_scaled_and_inference_is_identity():
+    layer = MaskBitsDropout(0.5, seed=1)
+    x = tf.constant(np.random.default_rng(7).normal(size=(16, 12)).astype("float32"))
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            total = tf.reduce_sum(y)
+        return y, tape.gradient(total, x)
+
+    y, grad = (t.numpy() for t in step(x))
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], 2 * x.numpy()[kept], rtol=1e-6)
+    np.testing.assert_array_equal(grad, np.where(kept, 2.0, 0.0))
+    graph = step.get_concrete_function(tf.TensorSpec((16, 12))).graph
+    ops_used = {op.type for op in graph.get_operations()}
+    assert "StatelessRandomUniformFullIntV2" in ops_used and "StatelessRandomUniformV2" not in ops_used
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
+
+
+def test_falls_back_to_keras_dropout_with_a_noise_shape():
+    x = tf.ones((32, 6, 6, 4))
+    y = MaskBitsDropout(0.5, noise_shape=(32, 1, 1, 4), seed=2)(x, training=True).numpy()
+    # Keras' own code: one decision per (image, channel), broadcast over the pixels
+    assert np.all(y == y[:, :1, :1, :])
+    assert 0 < np.mean(y == 0) < 1
+
+
+def test_deep_cnn_uses_it_and_keras_layer_on_request(tmp_path):
+    model = build_deep_cnn((8, 8, 1), 3, filters=(4,), dense_units=5)
+    dropouts = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert len(dropouts) == 2 and {type(layer) for layer in dropouts} == {MaskBitsDropout}
+    plain = build_deep_cnn((8, 8, 1), 3, filters=(4,), dense_units=5, mask_bits_dropout=False)
+    assert {type(layer) for layer in plain.layers if isinstance(layer, keras.layers.Dropout)} == {keras.layers.Dropout}
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert [layer.rate for layer in loaded.layers if isinstance(layer, MaskBitsDropout)] == [0.25, 0.4]

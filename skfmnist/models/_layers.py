@@ -1,4 +1,7 @@
-"""Batch normalization computed by TensorFlow's fused kernel.
+"""Keras layers with cheaper TensorFlow kernels: batch normalization, dropout.
+
+Batch normalization
+-------------------
 
 Keras 3 writes :class:`keras.layers.BatchNormalization` as separate
 operations: the batch moments (``tf.nn.moments``: a mean, a squared
@@ -25,6 +28,28 @@ Keras' layer to float32 rounding (tested).  Where the kernel does not apply
 (another backend, an axis other than the last, a mask, renormalization,
 synchronized statistics, inputs of rank other than 2 or 4, float16) the
 layer runs Keras' own code.
+
+Dropout
+-------
+Keras' dropout draws one uniform random number per activation
+(``tf.nn.experimental.stateless_dropout``: Philox counter-based random
+numbers, converted to floats in the activations' dtype).  In the deep CNN
+that drawing was about a tenth of a training step on a 2-core CPU
+(TensorFlow profiler, benchmarks/RESULTS.md, "Cheaper dropout masks"),
+though a dropout decision needs far fewer random bits than a float: at rate
+0.25 one random byte decides it exactly (keep it when the byte is at least
+64 of 256).  :class:`MaskBitsDropout` is Keras' layer drawing random
+*integers* and spending 8 of their bits per decision where the rate is a
+multiple of 1/256 (0.25, 0.5, ...), 16 where it is a multiple of 1/65536,
+else all 32 (a drop probability within 2.4e-10 of the rate, closer than
+Keras' own float32 uniform draws, and far closer than its bfloat16 ones,
+which resolve 1/128: Keras drops 0.40625 of the units at rate 0.4 in
+bfloat16).  Each decision is a Bernoulli draw with the layer's rate, kept
+activations are scaled by ``1 / (1 - rate)`` as in Keras, and the draws are
+reproducible from the layer's seed; only the random stream differs from
+Keras' layer, so results agree with it in distribution, not bit for bit.
+With a ``noise_shape``, another backend, or at rate 0 or 1 the layer runs
+Keras' own code.
 """
 
 # SPDX-License-Identifier: MIT
@@ -34,7 +59,7 @@ from ..utils._tf import import_keras
 keras = import_keras()
 ops = keras.ops
 
-__all__ = ["FusedBatchNormalization"]
+__all__ = ["FusedBatchNormalization", "MaskBitsDropout"]
 
 
 @keras.saving.register_keras_serializable(package="skfmnist")
@@ -89,3 +114,45 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         if flat:
             y = tf.reshape(y, tf.shape(inputs))
         return ops.cast(y, self.compute_dtype)
+
+
+def _mask_bits(rate):
+    """Random bits per dropout decision and the drop threshold on them: the fewest bits that hold ``rate`` exactly."""
+    for bits in (8, 16):
+        threshold = rate * 2**bits
+        if threshold == int(threshold):
+            return bits, int(threshold)
+    return 32, min(max(round(rate * 2**32), 1), 2**32 - 1)
+
+
+@keras.saving.register_keras_serializable(package="skfmnist")
+class MaskBitsDropout(keras.layers.Dropout):
+    """:class:`keras.layers.Dropout` deciding each unit from 8, 16 or 32 random bits.
+
+    Same parameters, configuration and drop probability as Keras' layer, and
+    cheaper random numbers: see the module docstring for the bits and where
+    the layer falls back to Keras' code.
+    """
+
+    def _cheap_applies(self):
+        return keras.backend.backend() == "tensorflow" and self.noise_shape is None and 0.0 < self.rate < 1.0
+
+    def call(self, inputs, training=False):
+        if not (training and self._cheap_applies()):
+            return super().call(inputs, training=training)
+        import tensorflow as tf
+
+        bits, threshold = _mask_bits(float(self.rate))
+        # the seed generator's state is int64; stateless kernels take int32 (as Keras' own backend does)
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), 2**31 - 1), "int32")
+        shape = tf.shape(inputs)
+        n = tf.reduce_prod(shape)
+        per_word = 32 // bits
+        words = tf.random.stateless_uniform(
+            [(n + per_word - 1) // per_word], seed=seed, minval=None, maxval=None, dtype="uint32"
+        )
+        if bits < 32:
+            words = tf.reshape(tf.bitcast(words, "uint8" if bits == 8 else "uint16"), [-1])[:n]
+        keep = tf.reshape(words >= tf.constant(threshold, words.dtype), shape)
+        scale = tf.constant(1.0 / (1.0 - self.rate), inputs.dtype)
+        return tf.where(keep, inputs * scale, tf.zeros_like(inputs))
