@@ -1,12 +1,12 @@
 """Speed benchmarks: wrapper overhead, peers, distance to the machine's limit,
-grid-search scaling, memory, the input pipeline's seconds per epoch (and
-accuracy against time).
+grid-search scaling, memory, the input pipeline's seconds per epoch, float32
+against bfloat16, dropout masks, test-time views (and accuracy against time).
 
 Run all (writes benchmarks/RESULTS.md and benchmarks/accuracy_vs_time.png)::
 
     python benchmarks/bench_speed.py --out benchmarks/RESULTS.md
 
-Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,dtype,accuracy``; the
+Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,dtype,dropout,views,accuracy``; the
 last one runs ``bench_accuracy.py`` (test accuracy after every epoch against
 training seconds, over 3 seeds), which owns its own section of RESULTS.md.
 ``--quick`` runs everything at a tiny size (the smoke test in
@@ -468,6 +468,82 @@ def bench_dtype(n_train, epochs, rounds=2):
     return {"cpu": _bf16_cpu(), "rows": rows}
 
 
+def _deep_cnn_pipeline(keras_dropout, **params):
+    """The deep CNN's default pipeline; with ``keras_dropout`` its network uses Keras' own dropout layer."""
+    pipe = make_model_pipeline("deep_cnn", **params)
+    if keras_dropout:  # the builder's switch, which is not an estimator parameter (not cloned: fitted here only)
+        network_params = pipe[-1]._network_params
+        pipe[-1]._network_params = lambda: {**network_params(), "mask_bits_dropout": False}
+    return pipe
+
+
+def bench_dropout(n_train, epochs, rounds=2):
+    """Seconds per epoch of the deep CNN with its dropout layer and with Keras' own, taking turns.
+
+    The same pipeline, data, seed and precision on both sides; only the
+    dropout layers differ (``MaskBitsDropout``: 8 random bits per decision at
+    rate 0.25, against a random float per decision).  The first epoch of each
+    fit (which builds the training function) is left out of the median.
+    """
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
+    X, y = X[:n_train], y[:n_train]
+    sides = {"Keras' Dropout": True, "MaskBitsDropout": False}
+    seconds = {side: [] for side in sides}
+    for _ in range(rounds):
+        for side, keras_dropout in sides.items():
+            pipe = _deep_cnn_pipeline(keras_dropout, epochs=epochs, random_state=0).fit(X, y)
+            layers = {type(layer).__name__ for layer in pipe[-1].model_.layers if "Dropout" in type(layer).__name__}
+            assert layers == {"Dropout" if keras_dropout else "MaskBitsDropout"}, layers
+            seconds[side] += list(np.diff(pipe[-1].history_["time"]))  # cumulative; epoch 1 dropped
+    med = {side: float(np.median(v)) for side, v in seconds.items()}
+    return {
+        "keras_s": med["Keras' Dropout"],
+        "ours_s": med["MaskBitsDropout"],
+        "speedup": med["Keras' Dropout"] / med["MaskBitsDropout"],
+        "each": "; ".join(f"{side}: " + ", ".join(f"{v:.2f}" for v in seconds[side]) for side in sides),
+        "compute_dtype": pipe[-1].compute_dtype_,
+    }
+
+
+DEFAULT_VIEWS = {"test_time_flip": "auto", "test_time_shift": "auto"}
+VIEWS = (
+    ("default (mirror and 1-pixel shifts)", {}),
+    ("mirror only", {"test_time_shift": 0}),
+    ("network alone", {"test_time_flip": False, "test_time_shift": 0}),
+)
+
+
+def bench_views(Xs, y, Xts, repeats, n_fit=2048):
+    """Prediction seconds of the deep CNN with its default test-time views, the mirror alone, one view.
+
+    A 1-epoch fit on ``n_fit`` images (the prediction's cost does not depend
+    on the weights), then ``predict`` on the test images with each setting,
+    taking turns; the best of ``repeats + 1`` for each.
+    """
+    pipe = make_model_pipeline("deep_cnn", epochs=1, random_state=0)
+    pipe.set_params(scale__max_value=1.0)  # input is already scaled
+    pipe.fit(Xs[:n_fit], y[:n_fit])
+    clf = pipe[-1]
+    seconds = {name: [] for name, _ in VIEWS}
+    for _ in range(repeats + 1):
+        for name, params in VIEWS:
+            clf.set_params(**{**DEFAULT_VIEWS, **params})
+            start = time.perf_counter()
+            pipe.predict(Xts)
+            seconds[name].append(time.perf_counter() - start)
+    clf.set_params(**DEFAULT_VIEWS)
+    one = min(seconds["network alone"])
+    rows = []
+    for name, params in VIEWS:
+        clf.set_params(**{**DEFAULT_VIEWS, **params})
+        best = min(seconds[name])
+        views = (2 * clf._test_time_shift() + 1) ** 2 * (2 if clf._uses_test_time_flip() else 1)
+        rows.append({"views_setting": name, "views": views, "seconds": best,
+                     "img_s": len(Xts) / best, "ratio": best / one})
+    clf.set_params(**DEFAULT_VIEWS)
+    return rows
+
+
 def bench_memory(n_train, epochs):
     """Peak resident memory of a fit of each pipeline, each in a fresh process.
 
@@ -506,6 +582,8 @@ SECTIONS = {
     "speed-memory": "## Memory",
     "speed-epochs": "## Speed: input pipeline, seconds per epoch (CNN)",
     "speed-dtype": "## Speed: float32 against bfloat16 (compute_dtype)",
+    "speed-dropout": "## Speed: cheaper dropout masks (deep CNN)",
+    "speed-views": "## Speed: prediction with test-time views (deep CNN)",
 }
 
 
@@ -788,12 +866,56 @@ def render(results, command):
                 ],
             ),
         ]
+    if "dropout" in results:
+        row = results["dropout"]
+        lines = sections["speed-dropout"] = [SECTIONS["speed-dropout"], ""] + head
+        lines += [
+            "### 8. Dropout masks (seconds per epoch, deep CNN)",
+            "",
+            "The deep CNN's default pipeline with its dropout layers (`MaskBitsDropout`: the same drop "
+            "probability decided from 8 random bits per unit at rate 0.25, 32 at 0.4) and with Keras' own "
+            "`Dropout` (a random float per unit), taking turns; everything else the same "
+            f"({results['settings']['dtype_epochs']} epochs on {results['settings']['dtype_train']} images per "
+            f"fit, {row['compute_dtype']}); median seconds per epoch, the first epoch of each fit left out.",
+            "",
+            table(
+                [row],
+                [
+                    ("speed-up (Keras' s / MaskBitsDropout s)", ("speedup", "{:.2f}x")),
+                    ("Keras' Dropout s / epoch", ("keras_s", "{:.2f}")),
+                    ("MaskBitsDropout s / epoch", ("ours_s", "{:.2f}")),
+                    ("every epoch, s", ("each", "{}")),
+                ],
+            ),
+        ]
+    if "views" in results:
+        lines = sections["speed-views"] = [SECTIONS["speed-views"], ""] + head
+        lines += [
+            "### 9. Prediction with test-time views (deep CNN)",
+            "",
+            f"`Pipeline.predict` of the deep CNN on {results['settings']['n_test']} test images with its "
+            "default views (`test_time_flip` and `test_time_shift` \"auto\": the image moved by up to 1 "
+            "pixel, 9 positions, each mirrored), with the mirror image alone (`test_time_shift=0`) and with "
+            "the network alone (`test_time_flip=False, test_time_shift=0`), taking turns; best of "
+            f"{results['settings']['repeats'] + 1}. Ratio: seconds against the network alone's.",
+            "",
+            table(
+                results["views"],
+                [
+                    ("setting", ("views_setting", "{}")),
+                    ("views", ("views", "{}")),
+                    ("seconds", ("seconds", "{:.2f}")),
+                    ("images / s", ("img_s", "{:,.0f}")),
+                    ("ratio to one view", ("ratio", "{:.2f}")),
+                ],
+            ),
+        ]
     return {name: "\n".join(lines) + "\n" for name, lines in sections.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="overhead,peer,limit,grid,memory,epochs,dtype,accuracy")
+    parser.add_argument("--only", default="overhead,peer,limit,grid,memory,epochs,dtype,dropout,views,accuracy")
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--n-test", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=1)
@@ -810,8 +932,12 @@ def main(argv=None):
         default=6,
         help="epochs of each of the 2 fits per pipeline in the input-pipeline part",
     )
-    parser.add_argument("--dtype-train", type=int, default=15360, help="training images of the float32 / bfloat16 part")
-    parser.add_argument("--dtype-epochs", type=int, default=3, help="epochs of each fit in the float32 / bfloat16 part")
+    parser.add_argument(
+        "--dtype-train", type=int, default=15360, help="training images of the float32 / bfloat16 and dropout parts"
+    )
+    parser.add_argument(
+        "--dtype-epochs", type=int, default=3, help="epochs of each fit in the float32 / bfloat16 and dropout parts"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--out", default=None, help="write the Markdown results here")
     args = parser.parse_args(argv)
@@ -819,7 +945,7 @@ def main(argv=None):
         args.n_train, args.n_test, args.repeats, args.grid_train, args.grid_epochs = 600, 200, 1, 300, "dense=1,cnn=1"
         args.epoch_epochs, args.dtype_train, args.dtype_epochs = 2, 256, 2
     parts = set(args.only.split(","))
-    unknown = parts - {"overhead", "peer", "limit", "grid", "memory", "epochs", "dtype", "accuracy"}
+    unknown = parts - {"overhead", "peer", "limit", "grid", "memory", "epochs", "dtype", "dropout", "views", "accuracy"}
     if unknown:
         parser.error(f"--only: unknown parts {', '.join(sorted(unknown))}")
     if "peer" in parts or "limit" in parts:
@@ -866,6 +992,10 @@ def main(argv=None):
         results["epochs"] = bench_epochs(Xs, y, args.epoch_epochs, rounds=1 if args.quick else 2)
     if "dtype" in parts:
         results["dtype"] = bench_dtype(args.dtype_train, args.dtype_epochs, rounds=1 if args.quick else 2)
+    if "dropout" in parts:
+        results["dropout"] = bench_dropout(args.dtype_train, args.dtype_epochs, rounds=1 if args.quick else 2)
+    if "views" in parts:
+        results["views"] = bench_views(Xs, y, Xts, args.repeats, n_fit=256 if args.quick else 2048)
     command = command_line("bench_speed.py", argv)
     if parts - {"accuracy"}:
         for name, text in render(results, command).items():

@@ -86,6 +86,27 @@ def test_plain_keras_side_uses_keras_own_optimizer_and_batch_norm(name):
     # and the fused batch normalization against Keras' own layer
     bn = {type(layer) for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)}
     assert bn == (set() if name == "dense" else {keras.layers.BatchNormalization})
+    # and the deep CNN's cheaper dropout masks against Keras' own dropout
+    dropout = {type(layer) for layer in model.layers if isinstance(layer, keras.layers.Dropout)}
+    assert dropout == {keras.layers.Dropout}
+
+
+@requires_data
+@pytest.mark.timeout(600)
+def test_bench_speed_dropout_and_views_quick(tmp_path):
+    bench = _load(BENCH)
+    out = tmp_path / "RESULTS.md"
+    results = bench.main(["--quick", "--only", "dropout,views", "--out", str(out)])
+    text = out.read_text()
+    assert "8. Dropout masks" in text and "9. Prediction with test-time views" in text
+    row = results["dropout"]  # --quick: 1 round of 2 epochs per side, the first left out
+    assert row["keras_s"] > 0 and row["ours_s"] > 0
+    assert row["speedup"] == pytest.approx(row["keras_s"] / row["ours_s"])
+    assert [len(part.split(", ")) for part in row["each"].split("; ")] == [1, 1]
+    views = results["views"]
+    assert [r["views"] for r in views] == [18, 2, 1]
+    assert views[-1]["ratio"] == pytest.approx(1.0)
+    assert all(r["seconds"] > 0 and r["img_s"] > 0 for r in views)
 
 
 @requires_data
