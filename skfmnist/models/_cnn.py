@@ -314,9 +314,9 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         border as in the training augmentation's shifts.  "auto" is 1 with
         ``augment`` (training saw images shifted by up to 10%) and 0
         without.  With the defaults that is 18 views per image: 9 times the
-        prediction time of the mirror average alone (15.3 s against 1.7 s
-        for 10,000 images on a 2-core Intel Xeon with AMX), training
-        unchanged.  Chosen on 6,000 validation
+        prediction time of the mirror average alone (17.9 s against 1.9 s
+        for 10,000 images on a 2-core Intel Xeon with AMX,
+        ``bench_speed.py --only views``), training unchanged.  Chosen on 6,000 validation
         images held out of the training set, one fit of the defaults on the
         other 54,000 per seed (benchmarks/test_time_views.py): with the
         mirror average alone 94.72% and 94.70% (seeds 0 and 1), with the
@@ -325,7 +325,7 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
         2-pixel shifts did not help (94.83%, 94.68%).  On the test set
         (3 seeds, ``max_fit_time=870``): 93.80 +- 0.10% with the shifts,
         93.73% on average with the mirror average alone, on the same fitted
-        networks.
+        networks; with the full 36 epochs 94.12 +- 0.10% against 94.05%.
 %(common_parameters)s
 
     Attributes
