@@ -248,10 +248,10 @@ class DeepCNNClassifier(_ImageInputMixin, BaseKerasClassifier):
     Blocks of ``convs_per_block`` x (convolution, batch normalization,
     ReLU), each block followed by 2x2 max-pooling and dropout; then a dense
     layer with batch normalization, dropout and a softmax output.  Batch
-    normalization runs TensorFlow's fused kernel and dropout decides each
-    unit from a few random bits instead of a random float (same results
-    and drop probabilities as Keras' layers, in less time:
-    :mod:`skfmnist.models._layers`).
+    normalization runs TensorFlow's fused kernel (the same results as
+    Keras' layer) and dropout decides each unit from a few random bits
+    instead of a random float (the same drop probability as Keras' layer,
+    another random stream), both in less time: :mod:`skfmnist.models._layers`.
 
     Accepts image batches and flat rows, as :class:`CNNClassifier`.
 
