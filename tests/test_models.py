@@ -364,6 +364,35 @@ def test_steps_per_execution_changes_no_result(clf, toy):
 
 
 @pytest.mark.parametrize("clf", CLASSIFIERS, ids=lambda c: type(c).__name__)
+def test_training_step_is_traced_once_and_trains_the_same(clf, toy, monkeypatch):
+    # build_training_state creates the optimizer's, loss' and metrics' variables before fit, so
+    # TensorFlow traces the training step once; Keras' own order (variables created in the first
+    # trace) costs a second trace. Both train the same weights.
+    import keras
+
+    from skfmnist.models import _builders
+
+    X, y = toy
+    X = np.abs(X).astype(np.float32)
+    traces = []
+    train_step = keras.Model.train_step
+
+    def counting_train_step(self, data):
+        traces.append(self.name)
+        return train_step(self, data)
+
+    monkeypatch.setattr(keras.Model, "train_step", counting_train_step)
+    prebuilt = clone(clf).fit(X, y)
+    assert len(traces) == 1
+    traces.clear()
+    monkeypatch.setattr(_builders, "build_training_state", lambda model: model)
+    lazy = clone(clf).fit(X, y)
+    assert len(traces) == 2
+    assert prebuilt.history_["loss"] == lazy.history_["loss"]
+    np.testing.assert_array_equal(prebuilt.predict_proba(X), lazy.predict_proba(X))
+
+
+@pytest.mark.parametrize("clf", CLASSIFIERS, ids=lambda c: type(c).__name__)
 def test_bfloat16_compute_keeps_float32_weights_and_probabilities(clf, toy):
     from sklearn.utils._param_validation import InvalidParameterError
 

@@ -22,6 +22,7 @@ __all__ = [
     "SparseCategoricalCrossentropy",
     "build_cnn",
     "build_and_compile",
+    "build_training_state",
     "build_deep_cnn",
     "build_dense",
     "compile_classifier",
@@ -543,7 +544,40 @@ def build_and_compile(builder, input_shape, n_classes, network_params, compile_p
     model : keras.Model
         Compiled model.
     """
-    return compile_classifier(builder(input_shape, n_classes, **network_params), **compile_params)
+    model = compile_classifier(builder(input_shape, n_classes, **network_params), **compile_params)
+    build_training_state(model)
+    return model
+
+
+def build_training_state(model):
+    """Create the optimizer's, the loss' and the metrics' variables before training.
+
+    Without a distribution strategy Keras creates them while it traces the
+    training step, and TensorFlow then traces that step a second time, as a
+    function that may not create variables: each fit paid for two traces of
+    the whole step (forward, gradients, optimizer update).  Creating the
+    variables first, as Keras itself does under a distribution strategy (its
+    ``_symbolic_build``), leaves one trace.  The variables and their initial
+    values are the same, so the training is too.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built, compiled model with one input and one output.
+
+    Returns
+    -------
+    model : keras.Model
+        The same model.
+    """
+    symbolic_build = getattr(model, "_symbolic_build", None)
+    if symbolic_build is not None:
+        images = keras.KerasTensor((None, *model.input_shape[1:]), "float32")
+        labels = keras.KerasTensor((None,), "int32")
+        symbolic_build(data_batch=(images, labels, None))
+    elif model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # a later Keras: the optimizer at least
+    return model
 
 
 def count_flops(model):
