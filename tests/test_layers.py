@@ -164,6 +164,23 @@ def test_gradient_passes_kept_units_scaled_and_inference_is_identity():
     np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
 
 
+def test_kept_units_and_their_gradients_are_scaled_exactly_in_bfloat16():
+    # the layer multiplies by a mask of scale-or-zero: the same bfloat16 values as Keras' x * scale
+    layer = MaskBitsDropout(0.25, seed=3, dtype="mixed_bfloat16")
+    rng = np.random.default_rng(8)
+    x = tf.cast(tf.constant(rng.normal(size=(64, 7, 7, 16)).astype("float32")), "bfloat16")
+    upstream = tf.cast(tf.constant(rng.normal(size=(64, 7, 7, 16)).astype("float32")), "bfloat16")
+    scale = tf.constant(1 / 0.75, "bfloat16")
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+    grad = tape.gradient(y, x, output_gradients=upstream)
+    kept = (y != 0).numpy()
+    assert 0.7 < kept.mean() < 0.8
+    np.testing.assert_array_equal(y.numpy()[kept], (x * scale).numpy()[kept])
+    np.testing.assert_array_equal(grad.numpy(), np.where(kept, (upstream * scale).numpy(), 0))
+
+
 def test_falls_back_to_keras_dropout_with_a_noise_shape():
     x = tf.ones((32, 6, 6, 4))
     y = MaskBitsDropout(0.5, noise_shape=(32, 1, 1, 4), seed=2)(x, training=True).numpy()
