@@ -155,6 +155,7 @@ class MaskBitsDropout(keras.layers.Dropout):
             words = tf.reshape(tf.bitcast(words, "uint8" if bits == 8 else "uint16"), [-1])[:n]
         keep = tf.reshape(words >= tf.constant(threshold, words.dtype), shape)
         # one multiply by a mask holding the scale or 0, forward and backward (the same values as
-        # where(keep, inputs * scale, 0) and its gradient, with fewer passes over the activations)
+        # where(keep, inputs * scale, 0) and its gradient, with fewer passes over the activations);
+        # a multiply as in Keras' own dropout, so a non-finite input stays non-finite where dropped
         mask = tf.where(keep, tf.constant(1.0 / (1.0 - self.rate), inputs.dtype), tf.zeros((), inputs.dtype))
         return inputs * mask
