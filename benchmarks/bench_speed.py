@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import command_line, header, table, write_section  # noqa: E402
 
 from skfmnist import fetch_fashion_mnist, make_model_pipeline  # noqa: E402
+from skfmnist.models._test_time import n_views  # noqa: E402
 
 MODELS = ("dense", "cnn", "deep_cnn")
 
@@ -528,7 +529,7 @@ def bench_views(Xs, y, Xts, repeats, n_fit=2048):
     for _ in range(repeats + 1):
         for name, params in VIEWS:
             clf.set_params(**{**DEFAULT_VIEWS, **params})
-            views[name] = (2 * clf._test_time_shift() + 1) ** 2 * (2 if clf._uses_test_time_flip() else 1)
+            views[name] = n_views(flip=clf._uses_test_time_flip(), shift=clf._test_time_shift())
             start = time.perf_counter()
             pipe.predict(Xts)
             seconds[name].append(time.perf_counter() - start)

@@ -12,7 +12,7 @@ probabilities over them cancels part of each view's error.
 
 import numpy as np
 
-__all__ = ["shift_images", "average_views"]
+__all__ = ["shift_images", "average_views", "n_views"]
 
 
 def shift_images(images, dy, dx):
@@ -51,6 +51,23 @@ def _mirror(images):
     return np.ascontiguousarray(images[:, :, ::-1])
 
 
+def n_views(*, flip, shift):
+    """Number of test-time views of each image: ``(2 * shift + 1) ** 2`` positions, twice with ``flip``.
+
+    Parameters
+    ----------
+    flip : bool
+        Whether each position is also mirrored.
+    shift : int
+        Largest offset in pixels, 0 for none.
+
+    Returns
+    -------
+    n : int
+    """
+    return (2 * shift + 1) ** 2 * (2 if flip else 1)
+
+
 def average_views(predict, images, *, flip, shift):
     """Mean of ``predict`` over the test-time views of a batch of images.
 
@@ -87,12 +104,11 @@ def average_views(predict, images, *, flip, shift):
             out = out + np.asarray(predict(_mirror(view)), dtype=np.float32)
         return out
 
-    total, n_views = None, 0
+    total = None
     for dy in range(-shift, shift + 1):
         for dx in range(0, shift + 1):
             group = pair(dy, dx)
             if dx:
                 group = group + pair(dy, -dx)
             total = group if total is None else total + group
-            n_views += (2 if dx else 1) * (2 if flip else 1)
-    return total / np.float32(n_views)
+    return total / np.float32(n_views(flip=flip, shift=shift))
