@@ -294,6 +294,44 @@ def _accuracy_and_worker(estimator, X, y):
     return {"accuracy": estimator.score(X, y), "worker": os.getpid()}
 
 
+def _worker_ready(pipeline):
+    """A task that returns once its worker holds ``pipeline`` (unpickling it imports TensorFlow)."""
+    return os.getpid()
+
+
+def _fresh_workers_start_up(pipeline):
+    """Wall seconds for two fresh loky workers to become ready for a grid-search fit.
+
+    Starts a new pair of workers through joblib, as ``GridSearchCV(n_jobs=2)``
+    does, gives each a task holding ``pipeline`` (so that it starts Python,
+    imports scikit-learn and, unpickling the pipeline, TensorFlow) and shuts
+    them down again.  Returns ``(seconds, distinct workers that ran a task)``.
+    """
+    from joblib import Parallel, delayed
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
+    start = time.perf_counter()
+    pids = Parallel(n_jobs=2)(delayed(_worker_ready)(pipeline) for _ in range(2))
+    seconds = time.perf_counter() - start
+    get_reusable_executor().shutdown(wait=True)
+    return seconds, len(set(pids))
+
+
+def fresh_break_even_s(bound, not_in_fits_s, target=1.5):
+    """Serial seconds from which a search on fresh workers reaches ``target`` x.
+
+    A search whose fits take ``T`` seconds serially takes ``T / bound`` on
+    two workers plus the fixed ``not_in_fits_s`` (start-up, dispatch,
+    imbalance), so its speed-up ``T / (T / bound + c)`` reaches ``target``
+    when ``T = target * c / (1 - target / bound)``; never (inf) when the
+    per-fit bound itself is at most ``target``.
+    """
+    if bound <= target:
+        return float("inf")
+    return target * max(not_in_fits_s, 0.0) / (1 - target / bound)
+
+
 def bench_grid(n_train, epochs):
     """GridSearchCV (4 candidates x 3 folds) with n_jobs=1 and n_jobs=2, per model.
 
@@ -311,7 +349,10 @@ def bench_grid(n_train, epochs):
     a CNN after a dense network), paying TensorFlow's import again.  The
     same search then runs a second time on the workers the first one left
     (``"warm"``), as a user's next search of the same model does: its
-    speed-up has no process start-up in it.  Each search also records which
+    speed-up has no process start-up in it.  Before the first search, a pair of
+    fresh workers is started and timed until both are ready for a fit
+    (``start_up_s``: Python, scikit-learn and TensorFlow imported), then shut
+    down.  Each search also records which
     processes scored its fits: more than two in a search means loky
     replaced a worker during it (``started``: processes that the search's
     n_jobs=2 runs had not used before; 2 for a fresh pool, 0 for a reused one
@@ -327,6 +368,9 @@ def bench_grid(n_train, epochs):
         out = {"model": name, "epochs": epochs[name], "grid": {k.split("__")[1]: v for k, v in grid.items()}}
         for n_jobs in (1, 2, "warm"):
             if n_jobs == 2:
+                out["start_up_s"], out["start_up_workers"] = _fresh_workers_start_up(
+                    make_model_pipeline(name, epochs=epochs[name], random_state=0)
+                )
                 get_reusable_executor().shutdown(wait=True)
             search = GridSearchCV(
                 make_model_pipeline(name, epochs=epochs[name], random_state=0),
@@ -353,6 +397,7 @@ def bench_grid(n_train, epochs):
         out["warm_not_in_fits_s"] = out["warm"]["seconds"] - out["warm"]["work_s"] / 2
         out["bound"] = 2 * out[1]["work_s"] / out[2]["work_s"]
         out["not_in_fits_s"] = out[2]["seconds"] - out[2]["work_s"] / 2
+        out["break_even_s"] = fresh_break_even_s(out["bound"], out["not_in_fits_s"])
         out["same_scores"] = out[1]["mean_test_score"] == out[2]["mean_test_score"] == out["warm"]["mean_test_score"]
         rows.append(out)
     return rows
@@ -750,7 +795,13 @@ def render(results, command):
             "started* counts the processes that scored fits in each n_jobs=2 search and had not in an "
             "earlier one: 2 / 0 when no worker was replaced; more means that loky's memory-leak check "
             "(a worker whose resident memory grew by more than 300 MB since its first task is replaced) "
-            "restarted a worker mid-search, which then imported TensorFlow again.",
+            "restarted a worker mid-search, which then imported TensorFlow again. *Start-up* is the "
+            "wall time for a pair of fresh workers, started the same way just before the first search "
+            "and then shut down, to become ready for a fit (Python started, scikit-learn and TensorFlow "
+            "imported): a fixed cost of every first search, however long its fits. *Serial s for 1.5x "
+            "fresh* is the n_jobs=1 time from which a first search would reach 1.5x with this run's "
+            "bound and not-in-fits seconds: 1.5 x not in fits / (1 - 1.5 / bound), since a search "
+            "of T serial seconds takes T / bound + not in fits on two fresh workers.",
             "",
             table(
                 [
@@ -763,6 +814,9 @@ def render(results, command):
                         "w2": r[2]["work_s"],
                         "sw": r["warm"]["seconds"],
                         "started": f"{r[2]['started']} / {r['warm']['started']}",
+                        "start_up": f"{r['start_up_s']:.1f}"
+                        + ("" if r["start_up_workers"] == 2 else f" ({r['start_up_workers']} worker)"),
+                        "break_even": f"{r['break_even_s']:.0f}" if np.isfinite(r["break_even_s"]) else "never",
                     }
                     for r in rows
                 ],
@@ -775,6 +829,8 @@ def render(results, command):
                     ("work n_jobs=1 s", ("w1", "{:.1f}")),
                     ("work n_jobs=2 s", ("w2", "{:.1f}")),
                     ("not in fits s", ("not_in_fits_s", "{:.1f}")),
+                    ("start-up s", ("start_up", "{}")),
+                    ("serial s for 1.5x fresh", ("break_even", "{}")),
                     ("warm speed-up", ("warm_speedup", "**{:.2f}x**")),
                     ("warm n_jobs=2 s", ("sw", "{:.1f}")),
                     ("warm not in fits s", ("warm_not_in_fits_s", "{:.1f}")),

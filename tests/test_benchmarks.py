@@ -51,6 +51,10 @@ def test_bench_speed_quick(tmp_path):
         assert row[1]["workers"] == [os.getpid()]  # n_jobs=1 scores in this process
         assert row[2]["started"] == len(row[2]["workers"]) >= 2 and os.getpid() not in row[2]["workers"]
         assert 0 <= row["warm"]["started"] <= len(row["warm"]["workers"])
+        # the fresh pair's start-up was timed on workers of their own, shut down before the search
+        assert row["start_up_s"] > 0 and row["start_up_workers"] in (1, 2)
+        assert not set(row[2]["workers"]) & set(row[1]["workers"])
+        assert row["break_even_s"] == pytest.approx(bench.fresh_break_even_s(row["bound"], row["not_in_fits_s"]))
     assert results["machine_gflops"] > 0
     assert {r["compute_dtype"] for r in results["overhead"]} <= {"float32", "bfloat16"}
     if any(r["compute_dtype"] == "bfloat16" for r in results["overhead"]):
@@ -150,6 +154,16 @@ def test_steady_epoch_leaves_out_each_fits_first_epoch():
     # the first epoch of each fit (tracing) is left out, even where it is the fastest
     assert steady([[9.0, 2.0, 2.5], [1.0, 3.0]]) == 2.0
     assert steady([[5.0], [4.0]]) is None  # 1-epoch fits: no steady figure
+
+
+def test_fresh_break_even_solves_the_speed_up_equation():
+    bench = _load(BENCH)
+    bound, fixed = 1.75, 10.0
+    serial = bench.fresh_break_even_s(bound, fixed)
+    assert serial / (serial / bound + fixed) == pytest.approx(1.5)
+    assert bench.fresh_break_even_s(bound, fixed, target=1.2) < serial  # a lower target needs a shorter search
+    assert bench.fresh_break_even_s(1.5, fixed) == bench.fresh_break_even_s(1.4, fixed) == float("inf")
+    assert bench.fresh_break_even_s(bound, -0.5) == 0.0  # no fixed cost: any search reaches the bound
 
 
 def test_bench_speed_rejects_bad_grid_epochs(capsys):
