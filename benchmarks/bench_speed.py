@@ -848,9 +848,11 @@ def render(results, command):
             )
         lines += [
             "",
-            "Convolutions can round differently with a different thread count, so CNN scores may "
-            "differ in the last digits between the 1-thread workers and the 2-thread serial run; the "
-            "dense network is bitwise identical (tests/test_parallel.py).",
+            "A fit is bitwise reproducible for a given number of TensorFlow threads, but the 1-thread "
+            "workers and the 2-thread serial run can split a kernel's sums differently (convolutions; "
+            "on some CPUs also the dense layers' matrix multiplies), so scores may differ in the last "
+            "digits between them; tests/test_parallel.py checks that a parallel search of a small "
+            "dense network gives the serial scores exactly.",
             "",
         ]
     if "memory" in results:

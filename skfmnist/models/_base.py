@@ -425,8 +425,10 @@ _COMMON_PARAMETERS = """\
         call rather than once per batch.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, dropout and the validation
-        split.  An int gives bitwise-identical results on CPU; the seeding is
-        scoped to the fit and leaves global random states as they were.
+        split.  An int gives bitwise-identical results on CPU with the same
+        number of TensorFlow threads (another count can split a kernel's sums
+        differently and change the last digits); the seeding is scoped to the
+        fit and leaves global random states as they were.
         None is random.
     verbose : int, default=0
         Keras' training output (0 silent, 1 progress bar, 2 one line per
