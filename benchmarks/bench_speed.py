@@ -305,7 +305,7 @@ def _fresh_workers_start_up(pipeline):
     Starts a new pair of workers through joblib, as ``GridSearchCV(n_jobs=2)``
     does, gives each a task holding ``pipeline`` (so that it starts Python,
     imports scikit-learn and, unpickling the pipeline, TensorFlow) and shuts
-    them down again.  Returns ``(seconds, distinct workers that ran a task)``.
+    them down again.  Returns ``(seconds, sorted ids of the processes that ran a task)``.
     """
     from joblib import Parallel, delayed
     from joblib.externals.loky import get_reusable_executor
@@ -315,7 +315,7 @@ def _fresh_workers_start_up(pipeline):
     pids = Parallel(n_jobs=2)(delayed(_worker_ready)(pipeline) for _ in range(2))
     seconds = time.perf_counter() - start
     get_reusable_executor().shutdown(wait=True)
-    return seconds, len(set(pids))
+    return seconds, sorted(set(pids))
 
 
 def fresh_break_even_s(bound, not_in_fits_s, target=1.5):
@@ -358,7 +358,6 @@ def bench_grid(n_train, epochs):
     n_jobs=2 runs had not used before; 2 for a fresh pool, 0 for a reused one
     that loky did not restart).
     """
-    from joblib.externals.loky import get_reusable_executor
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
@@ -366,14 +365,12 @@ def bench_grid(n_train, epochs):
     rows = []
     for name, grid in GRIDS.items():
         out = {"model": name, "epochs": epochs[name], "grid": {k.split("__")[1]: v for k, v in grid.items()}}
+        pipe = make_model_pipeline(name, epochs=epochs[name], random_state=0)
         for n_jobs in (1, 2, "warm"):
-            if n_jobs == 2:
-                out["start_up_s"], out["start_up_workers"] = _fresh_workers_start_up(
-                    make_model_pipeline(name, epochs=epochs[name], random_state=0)
-                )
-                get_reusable_executor().shutdown(wait=True)
+            if n_jobs == 2:  # time a fresh pair, then leave no worker running: the search starts its own
+                out["start_up_s"], out["start_up_workers"] = _fresh_workers_start_up(pipe)
             search = GridSearchCV(
-                make_model_pipeline(name, epochs=epochs[name], random_state=0),
+                pipe,
                 grid,
                 cv=StratifiedKFold(3, shuffle=True, random_state=0),
                 n_jobs=1 if n_jobs == 1 else 2,
@@ -815,7 +812,7 @@ def render(results, command):
                         "sw": r["warm"]["seconds"],
                         "started": f"{r[2]['started']} / {r['warm']['started']}",
                         "start_up": f"{r['start_up_s']:.1f}"
-                        + ("" if r["start_up_workers"] == 2 else f" ({r['start_up_workers']} worker)"),
+                        + ("" if len(r["start_up_workers"]) == 2 else f" ({len(r['start_up_workers'])} worker)"),
                         "break_even": f"{r['break_even_s']:.0f}" if np.isfinite(r["break_even_s"]) else "never",
                     }
                     for r in rows
