@@ -17,6 +17,12 @@ from pathlib import Path
 
 from skfmnist.utils import versions
 
+#: Environment variables that choose the CPU kernels: TensorFlow's (oneDNN or Eigen), the
+#: instruction sets of oneDNN and PyTorch, the BLAS libraries'.
+KERNEL_ENV = (
+    "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE"
+)
+
 TITLE = "# skfmnist benchmarks\n\nEvery figure below comes from the command quoted at the top of its section.\n"
 
 
@@ -24,18 +30,32 @@ def command_line(script, argv=None):
     """The shell command that ran ``script`` with ``argv``, quoted so that it runs as pasted.
 
     ``argv`` defaults to ``sys.argv[1:]``; arguments holding spaces or quotes
-    (a ``--params`` JSON object) are quoted with :func:`shlex.join`.
+    (a ``--params`` JSON object) are quoted with :func:`shlex.join`.  The
+    variables of :data:`KERNEL_ENV` that the environment set come first
+    (``ONEDNN_MAX_CPU_ISA=AVX2 python ...``), not those that skfmnist set
+    itself when it imported TensorFlow.
     """
-    return shlex.join(["python", f"benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)])
+    from skfmnist.utils._tf import ENV_SET_HERE
+
+    env = [f"{k}={shlex.quote(os.environ[k])}" for k in KERNEL_ENV if k in os.environ and k not in ENV_SET_HERE]
+    return " ".join([*env, shlex.join(["python", f"benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)])])
 
 
 def header(command, settings):
-    """Lines naming the command, the date, the machine and the library versions."""
+    """Lines naming the command, the date, the machine, the library versions and TensorFlow's CPU kernels."""
     v = versions()
+    kernels = ""
+    if "tensorflow" in sys.modules:  # the benchmark ran TensorFlow in this process
+        from skfmnist.utils._tf import onednn_enabled
+
+        kernels = {True: " TensorFlow's CPU kernels: oneDNN.", False: " TensorFlow's CPU kernels: Eigen."}.get(
+            onednn_enabled(), ""
+        )
     return [
         f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
         f"Machine: {v['cpu']}, {v['cores']} cores. Python {v['python']}, tensorflow {v['tensorflow']}, "
-        f"keras {v['keras']}, scikeras {v['scikeras']}, scikit-learn {v['scikit-learn']}, numpy {v['numpy']}.", "",
+        f"keras {v['keras']}, scikeras {v['scikeras']}, scikit-learn {v['scikit-learn']}, numpy {v['numpy']}."
+        f"{kernels}", "",
         f"Settings: {settings}", "",
     ]
 

@@ -1,12 +1,13 @@
 """Speed benchmarks: wrapper overhead, peers, distance to the machine's limit,
 grid-search scaling, memory, the input pipeline's seconds per epoch, float32
-against bfloat16, dropout masks, test-time views (and accuracy against time).
+against bfloat16, dropout masks, test-time views, oneDNN's kernels against
+Eigen's (and accuracy against time).
 
 Run all (writes benchmarks/RESULTS.md and benchmarks/accuracy_vs_time.png)::
 
     python benchmarks/bench_speed.py --out benchmarks/RESULTS.md
 
-Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,dtype,dropout,views,accuracy``; the
+Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,dtype,dropout,views,onednn,accuracy``; the
 last one runs ``bench_accuracy.py`` (test accuracy after every epoch against
 training seconds, over 3 seeds), which owns its own section of RESULTS.md.
 ``--quick`` runs everything at a tiny size (the smoke test in
@@ -616,6 +617,81 @@ def bench_memory(n_train, epochs):
     return rows
 
 
+#: CPU flags for which TensorFlow turns oneDNN on by itself on Linux
+#: (``DefaultOneDnnPolicy`` in tensorflow/core/util/port.cc).
+TF_ONEDNN_FLAGS = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
+
+_ONEDNN_CHILD = """
+import json, sys
+import numpy as np
+from skfmnist import fetch_fashion_mnist, make_model_pipeline
+from skfmnist.utils._tf import onednn_enabled
+n_train, epochs = int(sys.argv[1]), int(sys.argv[2])
+X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
+X, y = X[:n_train], y[:n_train]
+out = {"onednn": onednn_enabled(), "seconds": {}, "loss": {}}
+for name in sys.argv[3].split(","):
+    clf = make_model_pipeline(name, epochs=epochs, compute_dtype="float32", random_state=0).fit(X, y)[-1]
+    out["seconds"][name] = [float(v) for v in np.diff(clf.history_["time"])]  # cumulative; epoch 1 dropped
+    out["loss"][name] = float(clf.history_["loss"][-1])
+print(json.dumps(out))
+"""
+
+
+def bench_onednn(n_train, epochs, rounds=2):
+    """Seconds per epoch of each pipeline on oneDNN's CPU kernels and on Eigen's.
+
+    Each setting of ``TF_ENABLE_ONEDNN_OPTS`` (read once, when TensorFlow is
+    imported) runs in fresh processes that fit every model in float32 (Eigen
+    has no bfloat16 fast path), ``rounds`` processes per setting in the order
+    Eigen, oneDNN, oneDNN, Eigen, ... so that the machine's drift hits both
+    alike; the first epoch of each fit (which builds the training function)
+    is left out of the median.  Raises if a process did not get the kernels
+    it asked for.
+    """
+    from skfmnist.utils._tf import _cpu_info
+
+    try:
+        flags = _cpu_info("/proc/cpuinfo")[1]
+    except OSError:
+        flags = set()
+    own = sorted(flags & set(TF_ONEDNN_FLAGS))
+    settings = {"Eigen": "0", "oneDNN": "1"}
+    order = [k for i in range(rounds) for k in (("Eigen", "oneDNN") if i % 2 == 0 else ("oneDNN", "Eigen"))]
+    seconds = {k: {m: [] for m in MODELS} for k in settings}
+    losses = {k: {} for k in settings}
+    for kernels in order:
+        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": settings[kernels]}
+        cmd = [sys.executable, "-c", _ONEDNN_CHILD, str(n_train), str(epochs), ",".join(MODELS)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+        out = json.loads(done.stdout.splitlines()[-1])
+        if out["onednn"] is not (kernels == "oneDNN"):
+            raise RuntimeError(f"asked for {kernels}'s kernels, TensorFlow reports oneDNN={out['onednn']}")
+        for name in MODELS:
+            seconds[kernels][name] += out["seconds"][name]
+            losses[kernels][name] = out["loss"][name]
+    rows = []
+    for name in MODELS:
+        med = {k: float(np.median(seconds[k][name])) for k in settings}
+        rows.append(
+            {
+                "model": name,
+                "eigen_s": med["Eigen"],
+                "onednn_s": med["oneDNN"],
+                "speedup": med["Eigen"] / med["oneDNN"],
+                "eigen_loss": losses["Eigen"][name],
+                "onednn_loss": losses["oneDNN"][name],
+                "each": "; ".join(f"{k}: " + ", ".join(f"{v:.1f}" for v in seconds[k][name]) for k in settings),
+            }
+        )
+    return {
+        "tf_default": "oneDNN" if own else "Eigen",
+        "flags": " ".join(own) or "none of " + ", ".join(TF_ONEDNN_FLAGS),
+        "isa_cap": os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip() or "unset",
+        "rows": rows,
+    }
+
+
 SECTIONS = {
     "speed-overhead": "## Speed: wrapper overhead, peers, distance to the machine's limit",
     "speed-grid": "## Speed: grid search",
@@ -624,6 +700,7 @@ SECTIONS = {
     "speed-dtype": "## Speed: float32 against bfloat16 (compute_dtype)",
     "speed-dropout": "## Speed: cheaper dropout masks (deep CNN)",
     "speed-views": "## Speed: prediction with test-time views (deep CNN)",
+    "speed-onednn": "## Speed: oneDNN's CPU kernels against Eigen's",
 }
 
 
@@ -963,12 +1040,43 @@ def render(results, command):
                 ],
             ),
         ]
+    if "onednn" in results:
+        r = results["onednn"]
+        lines = sections["speed-onednn"] = [SECTIONS["speed-onednn"], ""] + head
+        lines += [
+            "### 10. oneDNN's CPU kernels against Eigen's (seconds per epoch, float32)",
+            "",
+            "Each pipeline fitted in fresh processes with `TF_ENABLE_ONEDNN_OPTS=0` (Eigen's kernels, "
+            "compiled for the oldest CPUs the wheel supports) and `=1` (oneDNN's, which pick their "
+            "instructions at run time; skfmnist's default since it sets the variable before TensorFlow "
+            f"starts), taking turns ({results['settings']['dtype_epochs']} epochs on "
+            f"{results['settings']['dtype_train']} images per fit, `compute_dtype=\"float32\"`, `random_state=0`); "
+            "median seconds per epoch, the first epoch of each fit left out; the last epoch's training loss "
+            "of each side's last fit (the same network, data and seed: equal but for rounding). "
+            f"TensorFlow's own default on this CPU: **{r['tf_default']}** (the CPU flags it turns oneDNN on "
+            f"for: {r['flags']}); `ONEDNN_MAX_CPU_ISA`: {r['isa_cap']}.",
+            "",
+            table(
+                r["rows"],
+                [
+                    ("model", ("model", "{}")),
+                    ("oneDNN speed-up (Eigen s / oneDNN s)", ("speedup", "{:.2f}x")),
+                    ("Eigen s / epoch", ("eigen_s", "{:.2f}")),
+                    ("oneDNN s / epoch", ("onednn_s", "{:.2f}")),
+                    ("last loss: Eigen", ("eigen_loss", "{:.4f}")),
+                    ("oneDNN", ("onednn_loss", "{:.4f}")),
+                    ("every epoch, s", ("each", "{}")),
+                ],
+            ),
+        ]
     return {name: "\n".join(lines) + "\n" for name, lines in sections.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="overhead,peer,limit,grid,memory,epochs,dtype,dropout,views,accuracy")
+    parser.add_argument(
+        "--only", default="overhead,peer,limit,grid,memory,epochs,dtype,dropout,views,onednn,accuracy"
+    )
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--n-test", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=1)
@@ -986,10 +1094,12 @@ def main(argv=None):
         help="epochs of each of the 2 fits per pipeline in the input-pipeline part",
     )
     parser.add_argument(
-        "--dtype-train", type=int, default=15360, help="training images of the float32 / bfloat16 and dropout parts"
+        "--dtype-train", type=int, default=15360,
+        help="training images of the float32 / bfloat16, dropout and oneDNN parts",
     )
     parser.add_argument(
-        "--dtype-epochs", type=int, default=3, help="epochs of each fit in the float32 / bfloat16 and dropout parts"
+        "--dtype-epochs", type=int, default=3,
+        help="epochs of each fit in the float32 / bfloat16, dropout and oneDNN parts",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--out", default=None, help="write the Markdown results here")
@@ -998,7 +1108,8 @@ def main(argv=None):
         args.n_train, args.n_test, args.repeats, args.grid_train, args.grid_epochs = 600, 200, 1, 300, "dense=1,cnn=1"
         args.epoch_epochs, args.dtype_train, args.dtype_epochs = 2, 256, 2
     parts = set(args.only.split(","))
-    unknown = parts - {"overhead", "peer", "limit", "grid", "memory", "epochs", "dtype", "dropout", "views", "accuracy"}
+    known = {"overhead", "peer", "limit", "grid", "memory", "epochs", "dtype", "dropout", "views", "onednn", "accuracy"}
+    unknown = parts - known
     if unknown:
         parser.error(f"--only: unknown parts {', '.join(sorted(unknown))}")
     if "peer" in parts or "limit" in parts:
@@ -1049,6 +1160,8 @@ def main(argv=None):
         results["dropout"] = bench_dropout(args.dtype_train, args.dtype_epochs, rounds=1 if args.quick else 2)
     if "views" in parts:
         results["views"] = bench_views(Xs, y, Xts, args.repeats, n_fit=256 if args.quick else 2048)
+    if "onednn" in parts:
+        results["onednn"] = bench_onednn(args.dtype_train, args.dtype_epochs, rounds=1 if args.quick else 2)
     command = command_line("bench_speed.py", argv)
     if parts - {"accuracy"}:
         for name, text in render(results, command).items():

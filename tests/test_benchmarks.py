@@ -115,6 +115,23 @@ def test_bench_speed_dropout_and_views_quick(tmp_path):
 
 @requires_data
 @pytest.mark.timeout(600)
+def test_bench_speed_onednn_quick(tmp_path):
+    bench = _load(BENCH)
+    out = tmp_path / "RESULTS.md"
+    results = bench.main(["--quick", "--only", "onednn", "--out", str(out)])
+    assert "10. oneDNN's CPU kernels against Eigen's" in out.read_text()
+    r = results["onednn"]  # --quick: one process per side (each checked to run the kernels it asked for)
+    assert [row["model"] for row in r["rows"]] == ["dense", "cnn", "deep_cnn"]
+    for row in r["rows"]:
+        assert row["eigen_s"] > 0 and row["onednn_s"] > 0
+        assert row["speedup"] == pytest.approx(row["eigen_s"] / row["onednn_s"])
+        assert [len(part.split(", ")) for part in row["each"].split("; ")] == [1, 1]  # 2 epochs, the first left out
+        assert np.isfinite(row["eigen_loss"]) and np.isfinite(row["onednn_loss"])
+    assert r["tf_default"] == ("oneDNN" if r["flags"].split()[0] in bench.TF_ONEDNN_FLAGS else "Eigen")
+
+
+@requires_data
+@pytest.mark.timeout(600)
 def test_bench_speed_one_part_keeps_the_others(tmp_path):
     bench = _load(BENCH)
     out = tmp_path / "RESULTS.md"
@@ -253,6 +270,31 @@ def test_bench_accuracy_time_budget(tmp_path):
     path.write_text(json.dumps(saved))
     bench.run_one = lambda *a, **k: pytest.fail("--resume trained a run that was saved")
     assert len(bench.main(["--quick", "--models", "dense", "--json", str(path), "--resume"])) == 2
+
+def test_command_line_names_the_kernel_settings_the_environment_gave(monkeypatch):
+    import sys
+
+    from skfmnist.utils import _tf
+
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        results = _load(BENCH.parent / "_results.py")
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    _tf.import_keras()
+    for name in results.KERNEL_ENV:
+        if name not in _tf.ENV_SET_HERE:
+            monkeypatch.delenv(name, raising=False)
+    assert results.command_line("bench_speed.py", ["--only", "peer"]) == "python benchmarks/bench_speed.py --only peer"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    command = results.command_line("bench_speed.py", ["--only", "peer"])
+    assert shlex.split(command) == [
+        "ONEDNN_MAX_CPU_ISA=AVX2", "ATEN_CPU_CAPABILITY=avx2", "python", "benchmarks/bench_speed.py", "--only", "peer"
+    ]
+    if "TF_ENABLE_ONEDNN_OPTS" in _tf.ENV_SET_HERE:  # set by skfmnist, not by the environment: left out
+        assert "TF_ENABLE_ONEDNN_OPTS" not in command
+
 
 def test_write_section_replaces_only_its_own_block(tmp_path):
     results = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "_results.py")

@@ -432,13 +432,21 @@ def test_auto_compute_dtype_follows_the_hardware(native, toy, monkeypatch):
     assert DenseClassifier(epochs=1, compute_dtype="bfloat16").fit(X, y).compute_dtype_ == "bfloat16"
 
 
-def test_prefers_bfloat16_reads_the_cpu_vendor_and_flags(tmp_path):
-    from skfmnist.utils._tf import import_keras, prefers_bfloat16
+def _fast_bf16_possible():
+    """Neither a GPU (there "auto" keeps float32) nor Eigen's CPU kernels (no bfloat16 fast path)."""
+    from skfmnist.utils._tf import import_keras, onednn_enabled
 
     import_keras()
     import tensorflow as tf
 
-    no_gpu = not tf.config.list_physical_devices("GPU")  # with a GPU "auto" keeps float32
+    return not tf.config.list_physical_devices("GPU") and onednn_enabled() is not False
+
+
+def test_prefers_bfloat16_reads_the_cpu_vendor_and_flags(tmp_path, monkeypatch):
+    from skfmnist.utils._tf import prefers_bfloat16
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    no_gpu = _fast_bf16_possible()
 
     def cpuinfo(name, vendor, flags):  # one file per case: the answer is cached per file
         cpu = f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: {flags}\n\n"
@@ -454,6 +462,29 @@ def test_prefers_bfloat16_reads_the_cpu_vendor_and_flags(tmp_path):
     (tmp_path / "arm").write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
     assert prefers_bfloat16(str(tmp_path / "arm")) is False
     assert prefers_bfloat16(str(tmp_path / "missing")) is False
+
+
+def test_prefers_bfloat16_follows_onednn_isa_cap(tmp_path, monkeypatch):
+    # ONEDNN_MAX_CPU_ISA below a fast path's instructions leaves bfloat16 without it
+    from skfmnist.utils._tf import prefers_bfloat16
+
+    fast = _fast_bf16_possible()
+    amd = tmp_path / "amd"
+    amd.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: avx2 avx512f avx512_bf16\n")
+    amx = tmp_path / "amx"
+    amx.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    for cap, amd_fast, amx_fast in [
+        ("AVX2", False, False),
+        ("avx512_core", False, False),
+        ("AVX512_CORE_BF16", fast, False),  # AVX512-BF16 kept, AMX not
+        ("AVX512_CORE_AMX", fast, fast),
+        ("AVX10_1_512_AMX", fast, fast),
+        ("DEFAULT", fast, fast),
+        ("NOT_AN_ISA", False, False),  # unknown: counted as a cap
+    ]:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        assert prefers_bfloat16(str(amd)) is amd_fast, cap
+        assert prefers_bfloat16(str(amx)) is amx_fast, cap
 
 
 def test_cpu_model_names_family_and_model(tmp_path):

@@ -1,7 +1,28 @@
-"""TensorFlow/Keras runtime helpers: lazy import, threads, scoped seeding.
+"""TensorFlow/Keras runtime helpers: lazy import, oneDNN, threads, scoped seeding.
 
 TensorFlow is imported only through :func:`import_keras`, so that importing
 skfmnist (or loading data) stays cheap.
+
+oneDNN
+------
+TensorFlow's Linux x86 wheels contain two sets of CPU kernels for
+convolutions, matrix multiplies, pooling and batch normalization: oneDNN's,
+which pick their instructions at run time (AVX2 with FMA, AVX-512, AMX), and
+Eigen's, compiled for the oldest CPUs the wheel supports (TensorFlow's own
+start-up message lists AVX2 and FMA among the instructions those kernels do
+not use).  TensorFlow turns oneDNN on by default only on CPUs with AVX512-VNNI,
+AVX512-BF16, AVX-VNNI or AMX (``DefaultOneDnnPolicy`` in
+``tensorflow/core/util/port.cc``); elsewhere, on AVX2 CPUs such as AMD EPYC
+of family 25 model 1 or Intel CPUs before Cascade Lake, every convolution
+runs Eigen's kernels.  There the CNNs trained slower than the same networks
+in PyTorch (benchmarks/RESULTS.md, "Overhead, peers and limit on the EPYC
+without AVX-512 or bfloat16").  :func:`import_keras` therefore sets
+``TF_ENABLE_ONEDNN_OPTS=1`` before TensorFlow starts, unless the environment
+already sets it (``TF_ENABLE_ONEDNN_OPTS=0`` keeps Eigen's kernels), and
+:func:`onednn_enabled` tells which kernels the running TensorFlow uses.
+TensorFlow reads the variable once, when it is imported: imported before
+skfmnist, it keeps its own choice (worker processes started afterwards
+inherit the variable).
 """
 
 # SPDX-License-Identifier: MIT
@@ -13,12 +34,35 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["import_keras", "configure_threads", "prefers_bfloat16", "seeded", "tf_threads_from_env"]
+__all__ = [
+    "configure_threads",
+    "import_keras",
+    "onednn_enabled",
+    "prefers_bfloat16",
+    "seeded",
+    "tf_threads_from_env",
+]
 
 #: Environment variables read before TensorFlow starts, so that worker
 #: processes can be given their share of the cores.
 THREADS_ENV = "SKFMNIST_TF_THREADS"
 INTER_THREADS_ENV = "SKFMNIST_TF_INTER_THREADS"
+
+#: TensorFlow's switch between oneDNN's and Eigen's CPU kernels, read once
+#: when TensorFlow is imported; :func:`import_keras` defaults it to "1".
+ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
+#: oneDNN's cap on the instruction sets its kernels may use (unset: none).
+ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
+
+#: Environment variables that :func:`import_keras` set because the
+#: environment did not (a benchmark's quoted command leaves them out).
+ENV_SET_HERE = set()
+
+
+def _setdefault_env(name, value):
+    if name not in os.environ:
+        os.environ[name] = value
+        ENV_SET_HERE.add(name)
 
 
 def tf_threads_from_env():
@@ -46,14 +90,21 @@ _CONFIGURED = False
 
 
 def import_keras():
-    """Import Keras (TensorFlow backend) once, quietly, with thread settings.
+    """Import Keras (TensorFlow backend) once, quietly, with oneDNN and thread settings.
+
+    Before TensorFlow is first imported, sets ``TF_ENABLE_ONEDNN_OPTS=1``
+    (oneDNN's CPU kernels on every x86 CPU, not only those TensorFlow turns
+    them on for; see the module's docstring) and ``TF_CPP_MIN_LOG_LEVEL=2``
+    unless the environment sets them already, then TensorFlow's thread pools
+    from :func:`tf_threads_from_env`.
 
     Returns
     -------
     keras : module
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    _setdefault_env("TF_CPP_MIN_LOG_LEVEL", "2")
+    _setdefault_env("KERAS_BACKEND", "tensorflow")
+    _setdefault_env(ONEDNN_ENV, "1")
     import tensorflow as tf
 
     global _CONFIGURED
@@ -64,6 +115,26 @@ def import_keras():
     import keras
 
     return keras
+
+
+def onednn_enabled():
+    """Whether the running TensorFlow uses oneDNN's CPU kernels.
+
+    Imports TensorFlow through :func:`import_keras` if it is not running yet.
+
+    Returns
+    -------
+    enabled : bool or None
+        TensorFlow's own answer (``IsMklEnabled``, which also reports the
+        kernels of TensorFlow's oneDNN build), or None where this TensorFlow
+        does not say (the function is not public API and may move).
+    """
+    import_keras()
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def configure_threads(intra_op=None, inter_op=None):
@@ -113,22 +184,46 @@ def _cpu_info(cpuinfo):
     return fields.get("vendor_id", ""), set(fields.get("flags", fields.get("Features", "")).split())
 
 
-@functools.cache
+#: Values of ``ONEDNN_MAX_CPU_ISA`` (oneDNN's ISA names, upper case) that leave
+#: oneDNN its AVX512-BF16 kernels ("" is unset: no cap); lower caps (AVX2,
+#: AVX512_CORE, ...) leave it none, and bfloat16 then has no fast path.
+_AVX512_BF16_CAPS = frozenset(
+    {
+        "", "DEFAULT", "ALL", "AVX512_CORE_BF16", "AVX10_1_512", "AVX512_CORE_FP16",
+        "AVX10_1_512_AMX", "AVX512_CORE_AMX", "AVX10_1_512_AMX_FP16", "AVX512_CORE_AMX_FP16",
+        "AVX10_2_512", "AVX10_2_512_AMX_2",
+    }
+)
+#: Values of ``ONEDNN_MAX_CPU_ISA`` that leave oneDNN its AMX kernels.
+_AMX_CAPS = frozenset(
+    {
+        "", "DEFAULT", "ALL", "AVX10_1_512_AMX", "AVX512_CORE_AMX", "AVX10_1_512_AMX_FP16",
+        "AVX512_CORE_AMX_FP16", "AVX10_2_512_AMX_2",
+    }
+)
+
+
 def prefers_bfloat16(cpuinfo="/proc/cpuinfo"):
     """Whether bfloat16 mixed precision is expected to train faster here.
 
-    True when TensorFlow sees no GPU and the CPU (Linux' ``/proc/cpuinfo``)
-    is either an AMD CPU with AVX512-BF16 or any x86 CPU with AMX-BF16.
+    True when TensorFlow sees no GPU, runs oneDNN's CPU kernels
+    (:func:`onednn_enabled`) and the CPU (Linux' ``/proc/cpuinfo``) is
+    either an AMD CPU with AVX512-BF16 or any x86 CPU with AMX-BF16, unless
+    ``ONEDNN_MAX_CPU_ISA`` keeps oneDNN below the instructions of that fast
+    path (AVX512_CORE_BF16 for AMD, AVX10_1_512_AMX alias AVX512_CORE_AMX for
+    AMX; an unknown value counts as a cap).
     The rule follows measurements, not the flags alone (benchmarks/RESULTS.md):
     on an AMD EPYC with AVX512-BF16 bfloat16 epochs of these networks ran
     1.15-1.45x faster than float32, but on an Intel Xeon (family 6, model
     207) whose virtual machine exposes AVX512-BF16 without AMX they ran
     1.3-1.5x *slower* (bench_speed.py part "dtype"), although oneDNN's
     verbose log shows its bfloat16 convolution and matmul kernels at work
-    there too; where the time goes was not profiled further.  AMX is Intel's documented bfloat16 fast path (not measured
-    here); Arm's BF16 was not measured and is left out.  False elsewhere,
-    with a GPU, and on systems without ``/proc``.  Cached per file: neither
-    the CPU nor TensorFlow's devices change within a process, and every
+    there too; where the time goes was not profiled further.  AMX is Intel's
+    documented bfloat16 fast path; Arm's BF16 was not measured and is left
+    out.  Eigen's kernels (``TF_ENABLE_ONEDNN_OPTS=0``) have no bfloat16
+    fast path.  False elsewhere, with a GPU, and on systems without
+    ``/proc``.  Cached per file and ISA cap: neither the CPU nor
+    TensorFlow's kernels and devices change within a process, and every
     ``fit`` with ``compute_dtype="auto"`` asks.
 
     Parameters
@@ -140,13 +235,19 @@ def prefers_bfloat16(cpuinfo="/proc/cpuinfo"):
     -------
     faster : bool
     """
+    return _prefers_bfloat16(cpuinfo, os.environ.get(ONEDNN_ISA_ENV, "").strip().upper())
+
+
+@functools.cache
+def _prefers_bfloat16(cpuinfo, isa_cap):
     try:
         vendor, flags = _cpu_info(cpuinfo)
     except OSError:
         return False
-    if not ("amx_bf16" in flags or (vendor == "AuthenticAMD" and "avx512_bf16" in flags)):
+    amx = "amx_bf16" in flags and isa_cap in _AMX_CAPS
+    amd = vendor == "AuthenticAMD" and "avx512_bf16" in flags and isa_cap in _AVX512_BF16_CAPS
+    if not (amx or amd) or onednn_enabled() is False:
         return False
-    import_keras()
     import tensorflow as tf
 
     return not tf.config.list_physical_devices("GPU")
