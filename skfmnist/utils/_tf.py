@@ -12,11 +12,12 @@ Eigen's, compiled for the oldest CPUs the wheel supports (TensorFlow's own
 start-up message lists AVX2 and FMA among the instructions those kernels do
 not use).  TensorFlow turns oneDNN on by default only on CPUs with AVX512-VNNI,
 AVX512-BF16, AVX-VNNI or AMX (``DefaultOneDnnPolicy`` in
-``tensorflow/core/util/port.cc``); elsewhere, on AVX2 CPUs such as AMD EPYC
-of family 25 model 1 or Intel CPUs before Cascade Lake, every convolution
-runs Eigen's kernels.  There the CNNs trained slower than the same networks
+``tensorflow/core/util/port.cc``); on CPUs without them (AMD's before Zen 4,
+such as the EPYC of family 25 model 1; Intel's Skylake and older) every
+convolution runs Eigen's kernels.  There the CNNs trained slower than the same networks
 in PyTorch (benchmarks/RESULTS.md, "Overhead, peers and limit on the EPYC
-without AVX-512 or bfloat16").  :func:`import_keras` therefore sets
+without AVX-512 or bfloat16"; with oneDNN's kernels, "oneDNN's kernels on
+every CPU").  :func:`import_keras` therefore sets
 ``TF_ENABLE_ONEDNN_OPTS=1`` before TensorFlow starts, unless the environment
 already sets it (``TF_ENABLE_ONEDNN_OPTS=0`` keeps Eigen's kernels), and
 :func:`onednn_enabled` tells which kernels the running TensorFlow uses.
