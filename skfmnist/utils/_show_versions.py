@@ -36,6 +36,11 @@ def _cpu_model(cpuinfo="/proc/cpuinfo"):
 def versions():
     """Versions of Python, the dependencies and the machine.
 
+    Where TensorFlow is running in this process, also which CPU kernels it
+    uses (``"tensorflow_cpu_kernels"``: "oneDNN" or "Eigen", see
+    :func:`skfmnist.utils._tf.onednn_enabled`); this function does not start
+    TensorFlow itself.
+
     Returns
     -------
     info : dict
@@ -52,10 +57,22 @@ def versions():
             info[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             info[name] = None
+    if "tensorflow" in sys.modules:
+        from ._tf import onednn_enabled
+
+        info["tensorflow_cpu_kernels"] = {True: "oneDNN", False: "Eigen"}.get(onednn_enabled(), "unknown")
     return info
 
 
 def show_versions():
-    """Print the versions of Python, the dependencies and the machine."""
-    for key, value in versions().items():
-        print(f"{key:>13}: {value}")
+    """Print the versions of Python, the dependencies and the machine, and TensorFlow's CPU kernels.
+
+    Starts TensorFlow (a few seconds) to tell which CPU kernels it runs.
+    """
+    from ._tf import import_keras
+
+    import_keras()
+    info = versions()
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key:>{width}}: {value}")
