@@ -2,7 +2,7 @@
 
 # SPDX-License-Identifier: MIT
 
-__all__ = ["DataIntegrityError", "DataNotFoundError", "ModelFileError", "TrainingError"]
+__all__ = ["DataIntegrityError", "DataNotFoundError", "ModelFileError", "PerformanceWarning", "TrainingError"]
 
 
 class DataIntegrityError(ValueError):
@@ -23,3 +23,12 @@ class ModelFileError(ValueError):
 
 class TrainingError(RuntimeError):
     """Training diverged (for example, the loss became NaN)."""
+
+
+class PerformanceWarning(UserWarning):
+    """Training will run slower than this machine allows, and why.
+
+    Issued when TensorFlow was imported before skfmnist and so did not get
+    skfmnist's setting ``TF_ENABLE_ONEDNN_OPTS=1`` on a CPU where its own
+    default leaves oneDNN's kernels off (see :mod:`skfmnist.utils._tf`).
+    """

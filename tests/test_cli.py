@@ -1,7 +1,6 @@
 """The command line: the quick end-to-end comparison and usage errors."""
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -55,9 +54,10 @@ def test_metrics_json_matches_table(quick_report):
     assert metrics["metadata"]["n_train"] == 5000 and metrics["metadata"]["n_test"] == 2000
     assert len(metrics["metadata"]["data_files_sha256"]) == 4
     assert {"tensorflow", "keras", "scikit-learn", "scikeras"} <= set(metrics["versions"])
-    # skfmnist starts TensorFlow on oneDNN's kernels unless told otherwise
-    expected = "Eigen" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") in ("0", "false") else "oneDNN"
-    assert metrics["versions"]["tensorflow_cpu_kernels"] == expected
+    # the kernels TensorFlow ran (that skfmnist asks for oneDNN's: tests/test_tf_runtime.py)
+    from skfmnist.utils._tf import onednn_enabled
+
+    assert metrics["versions"]["tensorflow_cpu_kernels"] == ("oneDNN" if onednn_enabled() else "Eigen")
     assert len(metrics["pairwise"]) == 3
     for name in ("dense", "cnn", "deep_cnn"):  # early stopping: validation curves
         history = metrics["histories"][name]
@@ -115,7 +115,9 @@ def test_bad_grid_file(tmp_path, capsys):
 def test_versions_command_names_tensorflows_cpu_kernels(capsys):
     assert main(["versions"]) == 0
     out = capsys.readouterr().out
-    expected = "Eigen" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") in ("0", "false") else "oneDNN"
+    from skfmnist.utils._tf import onednn_enabled
+
+    expected = "oneDNN" if onednn_enabled() else "Eigen"
     assert re.search(rf"^tensorflow_cpu_kernels: {expected}$", out, re.M)
     assert re.search(r"^ +scikeras: \S+$", out, re.M)
 

@@ -2,10 +2,18 @@
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
 import pytest
+
+from skfmnist.utils import _tf
+
+x86_linux = pytest.mark.skipif(
+    platform.machine().lower() not in _tf._X86 or not os.path.exists("/proc/cpuinfo"),
+    reason="skfmnist asks for oneDNN on x86 only, and TensorFlow's own default is read from Linux' CPU flags",
+)
 
 # Records TF_ENABLE_ONEDNN_OPTS at the moment TensorFlow is first imported (which is
 # when TensorFlow reads it), then imports the estimators the way users do.
@@ -31,6 +39,7 @@ def _probe(onednn_env):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@x86_linux
 @pytest.mark.parametrize(
     "onednn_env, expected",
     [
@@ -43,3 +52,44 @@ def _probe(onednn_env):
 )
 def test_onednn_is_on_before_tensorflow_starts_unless_the_user_says(onednn_env, expected):
     assert _probe(onednn_env) == expected
+
+
+def test_onednn_default_is_for_x86_only():
+    assert _tf._env_defaults("x86_64")["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert _tf._env_defaults("AMD64")["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert "TF_ENABLE_ONEDNN_OPTS" not in _tf._env_defaults("aarch64")  # other kernels there, not measured
+    assert _tf._env_defaults("aarch64")["KERAS_BACKEND"] == "tensorflow"
+
+
+def test_eigen_warning_only_when_tensorflow_chose_eigen_before_skfmnist_could_ask():
+    assert "Import skfmnist before TensorFlow" in _tf._eigen_warning(True, True, False)
+    assert _tf._eigen_warning(True, True, True) is None  # TensorFlow's own default was oneDNN
+    assert _tf._eigen_warning(True, False, False) is None  # the user chose (TF_ENABLE_ONEDNN_OPTS=0)
+    assert _tf._eigen_warning(False, True, False) is None  # TensorFlow started after skfmnist asked
+    assert _tf._eigen_warning(True, True, None) is None  # this TensorFlow does not say
+
+
+_TF_FIRST = """
+import json, warnings
+import tensorflow
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import skfmnist.models
+from skfmnist.exceptions import PerformanceWarning
+from skfmnist.utils._tf import onednn_enabled
+print(json.dumps({"warned": any(issubclass(w.category, PerformanceWarning) for w in caught),
+                  "enabled": onednn_enabled()}))
+"""
+
+
+@x86_linux
+def test_tensorflow_imported_first_keeps_its_default_and_eigen_is_reported():
+    from skfmnist.utils._tf import _cpu_info
+
+    flags = _cpu_info("/proc/cpuinfo")[1]
+    # TensorFlow's own Linux default (DefaultOneDnnPolicy): oneDNN only with these flags
+    own_default = bool(flags & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"})
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    out = subprocess.run([sys.executable, "-c", _TF_FIRST], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"warned": not own_default, "enabled": own_default}

@@ -18,19 +18,23 @@ convolution runs Eigen's kernels.  There the CNNs trained slower than the same n
 in PyTorch (benchmarks/RESULTS.md, "Overhead, peers and limit on the EPYC
 without AVX-512 or bfloat16"; with oneDNN's kernels, "oneDNN's kernels on
 every CPU").  :func:`import_keras` therefore sets
-``TF_ENABLE_ONEDNN_OPTS=1`` before TensorFlow starts, unless the environment
-already sets it (``TF_ENABLE_ONEDNN_OPTS=0`` keeps Eigen's kernels), and
-:func:`onednn_enabled` tells which kernels the running TensorFlow uses.
-TensorFlow reads the variable once, when it is imported: imported before
-skfmnist, it keeps its own choice (worker processes started afterwards
-inherit the variable).
+``TF_ENABLE_ONEDNN_OPTS=1`` on x86 before TensorFlow starts, unless the
+environment already sets it (``TF_ENABLE_ONEDNN_OPTS=0`` keeps Eigen's
+kernels), and :func:`onednn_enabled` tells which kernels the running
+TensorFlow uses.  TensorFlow reads the variable once, when it is imported:
+imported before skfmnist, it keeps its own choice (worker processes started
+afterwards inherit the variable), and where that choice is Eigen's kernels
+skfmnist says so with a :class:`~skfmnist.exceptions.PerformanceWarning`.
 """
 
 # SPDX-License-Identifier: MIT
 
 import functools
 import os
+import platform
 import random
+import sys
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -58,6 +62,41 @@ ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
 #: Environment variables that :func:`import_keras` set because the
 #: environment did not (a benchmark's quoted command leaves them out).
 ENV_SET_HERE = set()
+
+
+#: ``platform.machine()`` of the x86 CPUs whose TensorFlow wheels hold oneDNN's kernels.
+_X86 = frozenset({"x86_64", "amd64", "i386", "i686"})
+
+
+def _env_defaults(machine=None):
+    """The variables :func:`import_keras` sets where the environment does not.
+
+    Quiet logs and the TensorFlow backend everywhere; oneDNN's kernels on x86
+    only (on Arm, TensorFlow's oneDNN build runs other kernels, which this
+    package has not measured).
+    """
+    machine = (platform.machine() if machine is None else machine).lower()
+    defaults = {"TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
+    if machine in _X86:
+        defaults[ONEDNN_ENV] = "1"
+    return defaults
+
+
+def _eigen_warning(tensorflow_was_running, onednn_set_here, enabled):
+    """The :class:`~skfmnist.exceptions.PerformanceWarning` message, or None.
+
+    A message when TensorFlow was running before skfmnist asked for oneDNN's
+    kernels (``onednn_set_here``: the environment had not chosen) and runs
+    without them (``enabled`` False).
+    """
+    if not (tensorflow_was_running and onednn_set_here and enabled is False):
+        return None
+    return (
+        "TensorFlow was imported before skfmnist and runs Eigen's CPU kernels, its default on CPUs "
+        "without AVX512-VNNI, AVX512-BF16, AVX-VNNI or AMX: convolutions train markedly slower than with "
+        "oneDNN's (skfmnist's benchmarks/RESULTS.md). Import skfmnist before TensorFlow, or start Python with "
+        "TF_ENABLE_ONEDNN_OPTS=1 (TF_ENABLE_ONEDNN_OPTS=0 keeps Eigen's kernels without this warning)."
+    )
 
 
 def _setdefault_env(name, value):
@@ -94,25 +133,37 @@ def import_keras():
     """Import Keras (TensorFlow backend) once, quietly, with oneDNN and thread settings.
 
     Before TensorFlow is first imported, sets ``TF_ENABLE_ONEDNN_OPTS=1``
-    (oneDNN's CPU kernels on every x86 CPU, not only those TensorFlow turns
-    them on for; see the module's docstring) and ``TF_CPP_MIN_LOG_LEVEL=2``
-    unless the environment sets them already, then TensorFlow's thread pools
-    from :func:`tf_threads_from_env`.
+    on x86 (oneDNN's CPU kernels on every x86 CPU, not only those TensorFlow
+    turns them on for; see the module's docstring) and
+    ``TF_CPP_MIN_LOG_LEVEL=2`` unless the environment sets them already,
+    then TensorFlow's thread pools from :func:`tf_threads_from_env`.
+
+    Warns
+    -----
+    PerformanceWarning
+        Once, when TensorFlow was imported before skfmnist and, left to its
+        own default, runs Eigen's kernels.
 
     Returns
     -------
     keras : module
     """
-    _setdefault_env("TF_CPP_MIN_LOG_LEVEL", "2")
-    _setdefault_env("KERAS_BACKEND", "tensorflow")
-    _setdefault_env(ONEDNN_ENV, "1")
+    global _CONFIGURED
+    first = not _CONFIGURED
+    tensorflow_was_running = first and "tensorflow" in sys.modules
+    for name, value in _env_defaults().items():
+        _setdefault_env(name, value)
     import tensorflow as tf
 
-    global _CONFIGURED
-    if not _CONFIGURED:
+    if first:
         _CONFIGURED = True
         configure_threads(*tf_threads_from_env())
         tf.get_logger().setLevel("ERROR")
+        message = _eigen_warning(tensorflow_was_running, ONEDNN_ENV in ENV_SET_HERE, onednn_enabled())
+        if message:
+            from ..exceptions import PerformanceWarning
+
+            warnings.warn(message, PerformanceWarning, stacklevel=2)
     import keras
 
     return keras
