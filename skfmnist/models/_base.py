@@ -412,8 +412,10 @@ _COMMON_PARAMETERS = """\
         faster on an AMD EPYC with AVX512-BF16, 1.8-1.9x faster (CNNs)
         on an Intel Xeon with AMX, 1.3-1.5x slower on an Intel Xeon with
         AVX512-BF16 but no AMX.  "auto" uses "bfloat16"
-        when no GPU is visible and the CPU is an AMD one with AVX512-BF16
-        or has AMX-BF16, and "float32" otherwise (``compute_dtype_`` tells
+        when no GPU is visible, TensorFlow runs oneDNN's CPU kernels (not
+        capped by ``ONEDNN_MAX_CPU_ISA`` below that fast path) and the CPU
+        is an AMD one with AVX512-BF16 or has AMX-BF16, and "float32"
+        otherwise (``compute_dtype_`` tells
         which), so results with "auto" depend on the machine; pass
         "float32" for the same arithmetic everywhere.  See
         benchmarks/RESULTS.md for its speed and accuracy on Fashion-MNIST.
