@@ -617,10 +617,6 @@ def bench_memory(n_train, epochs):
     return rows
 
 
-#: CPU flags for which TensorFlow turns oneDNN on by itself on Linux
-#: (``DefaultOneDnnPolicy`` in tensorflow/core/util/port.cc).
-TF_ONEDNN_FLAGS = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
-
 _ONEDNN_CHILD = """
 import json, sys
 import numpy as np
@@ -649,13 +645,13 @@ def bench_onednn(n_train, epochs, rounds=2):
     is left out of the median.  Raises if a process did not get the kernels
     it asked for.
     """
-    from skfmnist.utils._tf import _cpu_info
+    from skfmnist.utils._tf import TF_ONEDNN_FLAGS, _cpu_info
 
     try:
         flags = _cpu_info("/proc/cpuinfo")[1]
     except OSError:
         flags = set()
-    own = sorted(flags & set(TF_ONEDNN_FLAGS))
+    own = sorted(flags & TF_ONEDNN_FLAGS)
     settings = {"Eigen": "0", "oneDNN": "1"}
     order = [k for i in range(rounds) for k in (("Eigen", "oneDNN") if i % 2 == 0 else ("oneDNN", "Eigen"))]
     seconds = {k: {m: [] for m in MODELS} for k in settings}
@@ -686,7 +682,7 @@ def bench_onednn(n_train, epochs, rounds=2):
         )
     return {
         "tf_default": "oneDNN" if own else "Eigen",
-        "flags": " ".join(own) or "none of " + ", ".join(TF_ONEDNN_FLAGS),
+        "flags": " ".join(own) or "none of " + ", ".join(sorted(TF_ONEDNN_FLAGS)),
         "isa_cap": os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip() or "unset",
         "rows": rows,
     }

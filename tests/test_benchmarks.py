@@ -127,7 +127,9 @@ def test_bench_speed_onednn_quick(tmp_path):
         assert row["speedup"] == pytest.approx(row["eigen_s"] / row["onednn_s"])
         assert [len(part.split(", ")) for part in row["each"].split("; ")] == [1, 1]  # 2 epochs, the first left out
         assert np.isfinite(row["eigen_loss"]) and np.isfinite(row["onednn_loss"])
-    assert r["tf_default"] == ("oneDNN" if r["flags"].split()[0] in bench.TF_ONEDNN_FLAGS else "Eigen")
+    from skfmnist.utils._tf import TF_ONEDNN_FLAGS
+
+    assert r["tf_default"] == ("oneDNN" if r["flags"].split()[0] in TF_ONEDNN_FLAGS else "Eigen")
 
 
 @requires_data

@@ -88,7 +88,7 @@ def test_tensorflow_imported_first_keeps_its_default_and_eigen_is_reported():
 
     flags = _cpu_info("/proc/cpuinfo")[1]
     # TensorFlow's own Linux default (DefaultOneDnnPolicy): oneDNN only with these flags
-    own_default = bool(flags & {"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"})
+    own_default = bool(flags & _tf.TF_ONEDNN_FLAGS)
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     out = subprocess.run([sys.executable, "-c", _TF_FIRST], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr

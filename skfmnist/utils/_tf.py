@@ -56,6 +56,9 @@ INTER_THREADS_ENV = "SKFMNIST_TF_INTER_THREADS"
 #: TensorFlow's switch between oneDNN's and Eigen's CPU kernels, read once
 #: when TensorFlow is imported; :func:`import_keras` defaults it to "1".
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
+#: CPU flags (Linux' /proc/cpuinfo names) for which TensorFlow turns oneDNN on by
+#: itself on Linux (``DefaultOneDnnPolicy`` in tensorflow/core/util/port.cc).
+TF_ONEDNN_FLAGS = frozenset({"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"})
 #: oneDNN's cap on the instruction sets its kernels may use (unset: none).
 ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
 
