@@ -44,13 +44,8 @@ def command_line(script, argv=None):
 def header(command, settings):
     """Lines naming the command, the date, the machine, the library versions and TensorFlow's CPU kernels."""
     v = versions()
-    kernels = ""
-    if "tensorflow" in sys.modules:  # the benchmark ran TensorFlow in this process
-        from skfmnist.utils._tf import onednn_enabled
-
-        kernels = {True: " TensorFlow's CPU kernels: oneDNN.", False: " TensorFlow's CPU kernels: Eigen."}.get(
-            onednn_enabled(), ""
-        )
+    # present where the benchmark ran TensorFlow in this process
+    kernels = f" TensorFlow's CPU kernels: {v['tensorflow_cpu_kernels']}." if "tensorflow_cpu_kernels" in v else ""
     return [
         f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
         f"Machine: {v['cpu']}, {v['cores']} cores. Python {v['python']}, tensorflow {v['tensorflow']}, "

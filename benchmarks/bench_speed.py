@@ -645,13 +645,9 @@ def bench_onednn(n_train, epochs, rounds=2):
     is left out of the median.  Raises if a process did not get the kernels
     it asked for.
     """
-    from skfmnist.utils._tf import TF_ONEDNN_FLAGS, _cpu_info
+    from skfmnist.utils._tf import TF_ONEDNN_FLAGS, tensorflow_onednn_flags
 
-    try:
-        flags = _cpu_info("/proc/cpuinfo")[1]
-    except OSError:
-        flags = set()
-    own = sorted(flags & TF_ONEDNN_FLAGS)
+    own = tensorflow_onednn_flags()
     settings = {"Eigen": "0", "oneDNN": "1"}
     order = [k for i in range(rounds) for k in (("Eigen", "oneDNN") if i % 2 == 0 else ("oneDNN", "Eigen"))]
     seconds = {k: {m: [] for m in MODELS} for k in settings}

@@ -55,9 +55,9 @@ def test_metrics_json_matches_table(quick_report):
     assert len(metrics["metadata"]["data_files_sha256"]) == 4
     assert {"tensorflow", "keras", "scikit-learn", "scikeras"} <= set(metrics["versions"])
     # the kernels TensorFlow ran (that skfmnist asks for oneDNN's: tests/test_tf_runtime.py)
-    from skfmnist.utils._tf import onednn_enabled
+    from skfmnist.utils._tf import tensorflow_cpu_kernels
 
-    assert metrics["versions"]["tensorflow_cpu_kernels"] == ("oneDNN" if onednn_enabled() else "Eigen")
+    assert metrics["versions"]["tensorflow_cpu_kernels"] == tensorflow_cpu_kernels() in ("oneDNN", "Eigen")
     assert len(metrics["pairwise"]) == 3
     for name in ("dense", "cnn", "deep_cnn"):  # early stopping: validation curves
         history = metrics["histories"][name]
@@ -115,10 +115,10 @@ def test_bad_grid_file(tmp_path, capsys):
 def test_versions_command_names_tensorflows_cpu_kernels(capsys):
     assert main(["versions"]) == 0
     out = capsys.readouterr().out
-    from skfmnist.utils._tf import onednn_enabled
+    from skfmnist.utils._tf import tensorflow_cpu_kernels
 
-    expected = "oneDNN" if onednn_enabled() else "Eigen"
-    assert re.search(rf"^tensorflow_cpu_kernels: {expected}$", out, re.M)
+    assert tensorflow_cpu_kernels() in ("oneDNN", "Eigen")
+    assert re.search(rf"^tensorflow_cpu_kernels: {tensorflow_cpu_kernels()}$", out, re.M)
     assert re.search(r"^ +scikeras: \S+$", out, re.M)
 
 

@@ -84,12 +84,18 @@ print(json.dumps({"warned": any(issubclass(w.category, PerformanceWarning) for w
 
 @x86_linux
 def test_tensorflow_imported_first_keeps_its_default_and_eigen_is_reported():
-    from skfmnist.utils._tf import _cpu_info
-
-    flags = _cpu_info("/proc/cpuinfo")[1]
     # TensorFlow's own Linux default (DefaultOneDnnPolicy): oneDNN only with these flags
-    own_default = bool(flags & _tf.TF_ONEDNN_FLAGS)
+    own_default = bool(_tf.tensorflow_onednn_flags())
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     out = subprocess.run([sys.executable, "-c", _TF_FIRST], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"warned": not own_default, "enabled": own_default}
+
+
+def test_tensorflow_onednn_flags_reads_the_policy_flags(tmp_path):
+    cpu = tmp_path / "cpuinfo"
+    cpu.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni amx_tile\n")
+    assert _tf.tensorflow_onednn_flags(str(cpu)) == ["amx_tile", "avx512_vnni"]
+    cpu.write_text("processor\t: 0\nflags\t\t: fpu avx2 fma\n")  # an AVX2 CPU: TensorFlow's default is Eigen
+    assert _tf.tensorflow_onednn_flags(str(cpu)) == []
+    assert _tf.tensorflow_onednn_flags(str(tmp_path / "missing")) == []

@@ -38,7 +38,7 @@ def versions():
 
     Where TensorFlow is running in this process, also which CPU kernels it
     uses (``"tensorflow_cpu_kernels"``: "oneDNN" or "Eigen", see
-    :func:`skfmnist.utils._tf.onednn_enabled`); this function does not start
+    :func:`skfmnist.utils._tf.tensorflow_cpu_kernels`); this function does not start
     TensorFlow itself.
 
     Returns
@@ -58,9 +58,9 @@ def versions():
         except importlib.metadata.PackageNotFoundError:
             info[name] = None
     if "tensorflow" in sys.modules:
-        from ._tf import onednn_enabled
+        from ._tf import tensorflow_cpu_kernels
 
-        info["tensorflow_cpu_kernels"] = {True: "oneDNN", False: "Eigen"}.get(onednn_enabled(), "unknown")
+        info["tensorflow_cpu_kernels"] = tensorflow_cpu_kernels() or "unknown"
     return info
 
 

@@ -45,6 +45,8 @@ __all__ = [
     "onednn_enabled",
     "prefers_bfloat16",
     "seeded",
+    "tensorflow_cpu_kernels",
+    "tensorflow_onednn_flags",
     "tf_threads_from_env",
 ]
 
@@ -190,6 +192,29 @@ def onednn_enabled():
     except ImportError:
         return None
     return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def tensorflow_cpu_kernels():
+    """Name of the CPU kernels the running TensorFlow uses: "oneDNN", "Eigen", or None where it does not say."""
+    return {True: "oneDNN", False: "Eigen"}.get(onednn_enabled())
+
+
+def tensorflow_onednn_flags(cpuinfo="/proc/cpuinfo"):
+    """The flags of :data:`TF_ONEDNN_FLAGS` this CPU has, sorted (empty: TensorFlow's own default is Eigen).
+
+    Parameters
+    ----------
+    cpuinfo : str, default="/proc/cpuinfo"
+        File to read the CPU flags from; missing: no flags.
+
+    Returns
+    -------
+    flags : list of str
+    """
+    try:
+        return sorted(_cpu_info(cpuinfo)[1] & TF_ONEDNN_FLAGS)
+    except OSError:
+        return []
 
 
 def configure_threads(intra_op=None, inter_op=None):
