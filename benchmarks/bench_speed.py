@@ -357,8 +357,14 @@ def bench_grid(n_train, epochs):
     processes scored its fits: more than two in a search means loky
     replaced a worker during it (``started``: processes that the search's
     n_jobs=2 runs had not used before; 2 for a fresh pool, 0 for a reused one
-    that loky did not restart).
+    that loky did not restart).  Between the serial search and the first
+    process search, the same search runs with n_jobs=2 on joblib's
+    ``"threading"`` backend (``"threads"``): two fits at a time in this
+    process, sharing its 2-thread TensorFlow pool, no worker to start; its
+    scores must equal the serial ones exactly (same threads, and each fit
+    builds its network under :func:`skfmnist.utils._tf.fit_setup`).
     """
+    from joblib import parallel_config
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
@@ -367,7 +373,7 @@ def bench_grid(n_train, epochs):
     for name, grid in GRIDS.items():
         out = {"model": name, "epochs": epochs[name], "grid": {k.split("__")[1]: v for k, v in grid.items()}}
         pipe = make_model_pipeline(name, epochs=epochs[name], random_state=0)
-        for n_jobs in (1, 2, "warm"):
+        for n_jobs in (1, "threads", 2, "warm"):
             if n_jobs == 2:  # time a fresh pair, then leave no worker running: the search starts its own
                 out["start_up_s"], out["start_up_workers"] = _fresh_workers_start_up(pipe)
             search = GridSearchCV(
@@ -378,8 +384,10 @@ def bench_grid(n_train, epochs):
                 refit=False,
                 scoring=_accuracy_and_worker,
             )
+            backend = "threading" if n_jobs == "threads" else "loky"
             start = time.perf_counter()
-            search.fit(X, y)
+            with parallel_config(backend=backend):
+                search.fit(X, y)
             res = search.cv_results_
             workers = {int(w) for k in range(3) for w in res[f"split{k}_test_worker"]}
             seen = set(out[2]["workers"]) if n_jobs == "warm" else set()  # the warm search's inherited workers
@@ -388,9 +396,11 @@ def bench_grid(n_train, epochs):
                 "work_s": 3 * float(np.sum(res["mean_fit_time"] + res["mean_score_time"])),
                 "mean_test_score": res["mean_test_accuracy"].round(4).tolist(),
                 "workers": sorted(workers),
-                "started": len(workers - seen) if n_jobs != 1 else 0,  # processes first seen in this search
+                "started": len(workers - seen) if n_jobs in (2, "warm") else 0,  # processes first seen in this search
             }
         out["speedup"] = out[1]["seconds"] / out[2]["seconds"]
+        out["threads_speedup"] = out[1]["seconds"] / out["threads"]["seconds"]
+        out["threads_same_scores"] = out[1]["mean_test_score"] == out["threads"]["mean_test_score"]
         out["warm_speedup"] = out[1]["seconds"] / out["warm"]["seconds"]
         out["warm_not_in_fits_s"] = out["warm"]["seconds"] - out["warm"]["work_s"] / 2
         out["bound"] = 2 * out[1]["work_s"] / out[2]["work_s"]
@@ -867,7 +877,11 @@ def render(results, command):
             "imported): a fixed cost of every first search, however long its fits. *Serial s for 1.5x "
             "fresh* is the n_jobs=1 time from which a first search would reach 1.5x with this run's "
             "bound and not-in-fits seconds: 1.5 x not in fits / (1 - 1.5 / bound), since a search "
-            "of T serial seconds takes T / bound + not in fits on two fresh workers.",
+            "of T serial seconds takes T / bound + not in fits on two fresh workers. *Threads* is the "
+            "same search with n_jobs=2 on joblib's threading backend (`joblib.parallel_config(backend="
+            '"threading")`), run right after the serial one: two fits at a time in this process, '
+            "sharing its 2-thread TensorFlow pool (no oversubscription, no worker to start); its "
+            "scores equal the serial ones exactly where the fits are reproducible at all.",
             "",
             table(
                 [
@@ -879,6 +893,7 @@ def render(results, command):
                         "w1": r[1]["work_s"],
                         "w2": r[2]["work_s"],
                         "sw": r["warm"]["seconds"],
+                        "st": r["threads"]["seconds"],
                         "started": f"{r[2]['started']} / {r['warm']['started']}",
                         "start_up": f"{r['start_up_s']:.1f}"
                         + ("" if len(r["start_up_workers"]) == 2 else f" ({len(r['start_up_workers'])} worker)"),
@@ -897,6 +912,8 @@ def render(results, command):
                     ("not in fits s", ("not_in_fits_s", "{:.1f}")),
                     ("start-up s", ("start_up", "{}")),
                     ("serial s for 1.5x fresh", ("break_even", "{}")),
+                    ("threads speed-up", ("threads_speedup", "**{:.2f}x**")),
+                    ("threads n_jobs=2 s", ("st", "{:.1f}")),
                     ("warm speed-up", ("warm_speedup", "**{:.2f}x**")),
                     ("warm n_jobs=2 s", ("sw", "{:.1f}")),
                     ("warm not in fits s", ("warm_not_in_fits_s", "{:.1f}")),
@@ -910,7 +927,8 @@ def render(results, command):
             lines.append(
                 f"- {r['model']}: same mean test scores as serial: {r['same_scores']} "
                 f"(n_jobs=1: {r[1]['mean_test_score']}, n_jobs=2: {r[2]['mean_test_score']}, "
-                f"warm: {r['warm']['mean_test_score']})."
+                f"warm: {r['warm']['mean_test_score']}); threads' scores equal serial's: "
+                f"{r['threads_same_scores']} ({r['threads']['mean_test_score']})."
             )
         lines += [
             "",

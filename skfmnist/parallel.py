@@ -1,4 +1,4 @@
-"""Parallel and distributed fitting: a fault-tolerant joblib backend for Dask.
+"""Parallel and distributed fitting: processes, threads, and a fault-tolerant joblib backend for Dask.
 
 scikit-learn's ``GridSearchCV``, ``cross_validate`` and ``learning_curve``
 run their fits through joblib.  On one machine joblib's default process
@@ -18,6 +18,23 @@ and can cross that line; the replacement imports TensorFlow again (several
 seconds) and joblib warns "A worker stopped while some jobs were given to
 the executor".  ``benchmarks/bench_speed.py --only grid`` counts such
 restarts ("workers started").
+
+Threads of one process are the other way, with no worker to start::
+
+    with joblib.parallel_config(backend="threading"):
+        GridSearchCV(pipe, grid, n_jobs=2).fit(X, y)
+
+runs two fits at a time in this process.  They share its TensorFlow thread
+pool (``SKFMNIST_TF_THREADS`` or all cores: no oversubscription), the
+data is not copied to any worker, and the scores are those of the serial
+search bit for bit, since every fit runs on the same threads and builds its
+network one at a time under a lock, seeded (:func:`skfmnist.utils._tf.fit_setup`;
+the training itself runs concurrently).  A Dask worker with several threads
+runs its tasks the same way.  What it gains over loky's processes is their
+start-up (Python, scikit-learn and TensorFlow imported in each new worker:
+6-9 s on 2 cores); what it can lose is the Python work of a training loop,
+which takes turns on the interpreter lock.  ``benchmarks/bench_speed.py --only
+grid`` measures both against the serial search.
 
 On a Dask cluster, ``joblib.parallel_backend("dask")`` works as it is.  Its
 one weakness is fault tolerance: it scatters every argument larger than

@@ -45,7 +45,11 @@ def test_bench_speed_quick(tmp_path):
     assert "epochs' ratio" in text
     assert [r["model"] for r in results["grid"]] == ["dense", "cnn"]
     for row in results["grid"]:
-        assert set(row) >= {1, 2, "warm", "speedup", "warm_speedup", "bound", "same_scores"}
+        assert set(row) >= {1, 2, "warm", "threads", "speedup", "warm_speedup", "bound", "same_scores"}
+        # the threading backend's fits ran in this process, two at a time, with the serial scores
+        assert row["threads"]["workers"] == [os.getpid()] and row["threads"]["work_s"] > 0
+        assert row["threads_speedup"] == pytest.approx(row[1]["seconds"] / row["threads"]["seconds"])
+        assert row["threads_same_scores"] is True, (row[1]["mean_test_score"], row["threads"]["mean_test_score"])
         assert row[1]["work_s"] > 0 and row[2]["work_s"] > 0 and row["warm"]["work_s"] > 0
         assert row["warm_speedup"] == pytest.approx(row[1]["seconds"] / row["warm"]["seconds"])
         assert row[1]["workers"] == [os.getpid()]  # n_jobs=1 scores in this process

@@ -1,4 +1,4 @@
-"""Parallel grid search: joblib processes with their share of the cores, and Dask."""
+"""Parallel grid search: joblib processes with their share of the cores, threads of one process, and Dask."""
 
 import os
 import subprocess
@@ -50,6 +50,75 @@ def test_loky_processes_give_the_serial_result(serial):
     parallel = _search(n_jobs=2)
     np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
     assert parallel.best_params_ == serial.best_params_
+
+
+CNN_GRID = {"clf__filters": [(4,), (6,)], "clf__dropout": [0.1, 0.3]}
+
+
+def _cnn_search(**kwargs):
+    pipe = make_model_pipeline("cnn", filters=(4,), dense_units=8, epochs=1, batch_size=32, random_state=0)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    return GridSearchCV(pipe, CNN_GRID, cv=cv, error_score="raise", **kwargs).fit(X, Y)
+
+
+@pytest.mark.timeout(300)
+def test_threads_give_the_serial_result(serial):
+    # Two fits at a time in threads of this process share its TensorFlow
+    # threads, so their results must equal the serial search's bit for bit.
+    # Before fit_setup, keras.backend.clear_session in one thread reset the
+    # layer names of a network another thread was building ("The name
+    # "conv2d" is used 2 times in the model") and the threads drew from each
+    # other's seeds (scores changed from run to run).
+    import joblib
+
+    with joblib.parallel_config(backend="threading"):
+        dense = _search(n_jobs=2)
+        cnn = _cnn_search(n_jobs=4)
+    np.testing.assert_array_equal(dense.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(
+        dense.best_estimator_.predict_proba(X[:20]), serial.best_estimator_.predict_proba(X[:20])
+    )
+    cnn_serial = _cnn_search(n_jobs=1)
+    for key in ("mean_test_score", "split0_test_score", "split2_test_score"):
+        np.testing.assert_array_equal(cnn.cv_results_[key], cnn_serial.cv_results_[key])
+
+
+def test_a_fit_leaves_other_threads_keras_state_alone():
+    # layer names count up per thread; a fit resets only its own thread's counters
+    from skfmnist.models import DenseClassifier
+    from skfmnist.utils._tf import import_keras
+
+    keras = import_keras()
+    names = []
+    fitted = threading.Event()
+    resume = threading.Event()
+
+    def other_thread():
+        names.append(keras.layers.Dense(2).name)
+        fitted.set()
+        resume.wait(timeout=120)
+        names.append(keras.layers.Dense(2).name)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    assert fitted.wait(timeout=120)
+    DenseClassifier(hidden_layer_sizes=(4,), epochs=1, random_state=0).fit(X[:60], Y[:60])
+    resume.set()
+    thread.join(timeout=120)
+    assert names[0] == "dense" and names[1] == "dense_1", names
+
+
+@pytest.mark.timeout(300)
+def test_dask_worker_with_two_threads_matches_serial(serial):
+    # a Dask worker runs its tasks in threads: two fits at once in one process
+    distributed = pytest.importorskip("dask.distributed")
+    import joblib
+
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster), joblib.parallel_backend("dask"):
+        result = _search(n_jobs=-1)
+    np.testing.assert_array_equal(result.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
 
 
 @pytest.fixture(scope="module")

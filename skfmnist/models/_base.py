@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..exceptions import TrainingError
 from ..preprocessing import flatten_images
-from ..utils._tf import import_keras, prefers_bfloat16, seeded
+from ..utils._tf import fit_setup, import_keras, prefers_bfloat16
 from . import _builders, _callbacks, _scikeras
 
 __all__ = ["BaseKerasClassifier"]
@@ -211,8 +211,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         if sample_weight is not None and np.all(sample_weight == 1):
             sample_weight = None  # identical loss, and the same code path as no weights
 
-        keras = import_keras()
-        keras.backend.clear_session(free_memory=False)  # no growth of Keras' global state
+        import_keras()
         n_classes = len(self.classes_)
         steps_per_epoch = int(np.ceil(X.shape[0] / self.batch_size))
         steps = self.epochs * steps_per_epoch
@@ -246,10 +245,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             verbose=self.verbose,
         )
-        with seeded(seed):
-            history = _scikeras.fit_wrapper(
-                wrapper, X, y_enc, sample_weight=sample_weight, validation_data=validation_data
-            )
+        # the network and its input pipeline are built one fit at a time, from
+        # this thread's fresh Keras state, seeded; the training runs outside
+        # the lock, so that fits in other threads train meanwhile
+        history = _scikeras.fit_wrapper(
+            wrapper, X, y_enc, sample_weight=sample_weight, validation_data=validation_data,
+            setup=fit_setup(seed),
+        )
         if not history.get("loss") or not np.all(np.isfinite(history["loss"])):
             raise TrainingError(
                 f"{type(self).__name__}: training diverged, the loss became NaN or infinite "

@@ -15,6 +15,8 @@ module changes.
 
 # SPDX-License-Identifier: MIT
 
+import contextlib
+
 import numpy as np
 from scikeras.wrappers import KerasClassifier
 from sklearn import config_context
@@ -62,7 +64,7 @@ def make_wrapper(build_fn, *, epochs, batch_size, predict_batch_size, callbacks,
     )
 
 
-def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None):
+def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None, setup=None):
     """Train the wrapped network on prepared arrays.
 
     Parameters
@@ -77,6 +79,10 @@ def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None):
         Per-sample weights.
     validation_data : tuple or None
         ``(X_val, y_val)`` or ``(X_val, y_val, w_val)`` for Keras.
+    setup : context manager or None
+        Entered while the network is built and the input pipelines are
+        created, left before training (:func:`skfmnist.utils._tf.fit_setup`:
+        one thread at a time, seeded).  None: no such block.
 
     Returns
     -------
@@ -91,12 +97,12 @@ def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None):
     # The estimator has checked X for NaN and infinity already: scikeras'
     # check_X_y would pass over the whole matrix again (188 MB for the full
     # training set in float32) for nothing.
-    with config_context(assume_finite=True):
-        wrapper.initialize(X, y)
     params = wrapper.get_params()
-    train = training_dataset(_keras_arrays(X, y, sample_weight), params["batch_size"], shuffle=params["shuffle"])
-    if validation_data is not None:
-        validation_data = training_dataset(_keras_arrays(*validation_data), params["batch_size"], shuffle=False)
+    with setup if setup is not None else contextlib.nullcontext(), config_context(assume_finite=True):
+        wrapper.initialize(X, y)
+        train = training_dataset(_keras_arrays(X, y, sample_weight), params["batch_size"], shuffle=params["shuffle"])
+        if validation_data is not None:
+            validation_data = training_dataset(_keras_arrays(*validation_data), params["batch_size"], shuffle=False)
     history = wrapper.model_.fit(
         train,
         validation_data=validation_data,

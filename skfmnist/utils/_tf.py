@@ -25,6 +25,20 @@ TensorFlow uses.  TensorFlow reads the variable once, when it is imported:
 imported before skfmnist, it keeps its own choice (worker processes started
 afterwards inherit the variable), and where that choice is Eigen's kernels
 skfmnist says so with a :class:`~skfmnist.exceptions.PerformanceWarning`.
+
+Fits in threads
+---------------
+Several fits may run at once in threads of one process (joblib's
+"threading" backend, a Dask worker with several threads).  Building a
+network reads process-wide state: Python's, NumPy's and TensorFlow's global
+seeds (TensorFlow draws the seeds of the input pipeline's shuffle from its
+own), and ``keras.backend.clear_session`` replaces the state of every
+thread, which made concurrent fits fail ("The name "conv2d" is used 2 times
+in the model") or draw each other's random numbers.  :func:`fit_setup`
+therefore builds one network at a time: it holds a process-wide lock, resets
+only the calling thread's Keras state and seeds the block; the training
+itself runs outside it, concurrently, since every random draw of a training
+step comes from a seed generator the network's layers own.
 """
 
 # SPDX-License-Identifier: MIT
@@ -34,6 +48,7 @@ import os
 import platform
 import random
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 
@@ -41,6 +56,7 @@ import numpy as np
 
 __all__ = [
     "configure_threads",
+    "fit_setup",
     "import_keras",
     "onednn_enabled",
     "prefers_bfloat16",
@@ -133,6 +149,10 @@ def tf_threads_from_env():
 
 _CONFIGURED = False
 
+#: Held while TensorFlow is configured and while a network is built
+#: (:func:`fit_setup`): one thread at a time touches process-wide state.
+_LOCK = threading.RLock()
+
 
 def import_keras():
     """Import Keras (TensorFlow backend) once, quietly, with oneDNN and thread settings.
@@ -154,24 +174,30 @@ def import_keras():
     keras : module
     """
     global _CONFIGURED
-    first = not _CONFIGURED
-    tensorflow_was_running = first and "tensorflow" in sys.modules
+    if not _CONFIGURED:
+        with _LOCK:  # two threads' first fits: one configures, the other waits for it
+            if not _CONFIGURED:
+                _configure()
+                _CONFIGURED = True
+    import keras
+
+    return keras
+
+
+def _configure():
+    """Environment defaults, TensorFlow's import and thread pools; once per process."""
+    tensorflow_was_running = "tensorflow" in sys.modules
     for name, value in _env_defaults().items():
         _setdefault_env(name, value)
     import tensorflow as tf
 
-    if first:
-        _CONFIGURED = True
-        configure_threads(*tf_threads_from_env())
-        tf.get_logger().setLevel("ERROR")
-        message = _eigen_warning(tensorflow_was_running, ONEDNN_ENV in ENV_SET_HERE, onednn_enabled())
-        if message:
-            from ..exceptions import PerformanceWarning
+    configure_threads(*tf_threads_from_env())
+    tf.get_logger().setLevel("ERROR")
+    message = _eigen_warning(tensorflow_was_running, ONEDNN_ENV in ENV_SET_HERE, _tensorflow_says_onednn())
+    if message:
+        from ..exceptions import PerformanceWarning
 
-            warnings.warn(message, PerformanceWarning, stacklevel=2)
-    import keras
-
-    return keras
+        warnings.warn(message, PerformanceWarning, stacklevel=3)  # import_keras' caller
 
 
 def onednn_enabled():
@@ -187,6 +213,11 @@ def onednn_enabled():
         does not say (the function is not public API and may move).
     """
     import_keras()
+    return _tensorflow_says_onednn()
+
+
+def _tensorflow_says_onednn():
+    """``IsMklEnabled`` of the imported TensorFlow, or None where it has none."""
     try:
         from tensorflow.python.util import _pywrap_util_port
     except ImportError:
@@ -376,3 +407,39 @@ def seeded(seed):
         tf.random.set_seed(tf_seed)
         global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, keras_seed)
         global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, keras_gen)
+
+
+def clear_keras_thread_state():
+    """Reset the calling thread's Keras state (layer-name counters, global seed generator).
+
+    The thread-safe part of ``keras.backend.clear_session``, which replaces
+    the state objects of *every* thread and so renames or reseeds what a fit
+    in another thread is building.  Keras keeps this state in a
+    ``threading.local``; only the calling thread's attributes are dropped.
+    """
+    import_keras()
+    from keras.src.backend.common import global_state
+
+    vars(global_state.GLOBAL_STATE_TRACKER).clear()
+
+
+@contextmanager
+def fit_setup(seed):
+    """The block in which a fit builds its network and input pipeline.
+
+    Holds a process-wide lock (fits in other threads build theirs before or
+    after, and train meanwhile), starts from a clean Keras state for the
+    calling thread (:func:`clear_keras_thread_state`) and seeds the block
+    (:func:`seeded`).  A fit built here draws the same random numbers
+    whether other fits run in other threads or not.
+
+    Parameters
+    ----------
+    seed : int or None
+        None builds unseeded.
+    """
+    import_keras()
+    with _LOCK:
+        clear_keras_thread_state()
+        with seeded(seed):
+            yield
