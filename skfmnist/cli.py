@@ -107,6 +107,12 @@ def build_parser():
     )
     cmp_.add_argument("--n-jobs", type=int, default=None, help="parallel fits in grid search / cross-validation")
     cmp_.add_argument(
+        "--threads",
+        action="store_true",
+        help="run the parallel fits in threads of this process (no worker to start, the serial scores exactly); "
+        "with no --n-jobs, one per core",
+    )
+    cmp_.add_argument(
         "--dask-scheduler",
         default=None,
         metavar="ADDRESS",
@@ -192,6 +198,8 @@ def _compare(args, parser):
         for key, value in _QUICK.items():
             if getattr(args, key) is None:
                 setattr(args, key, value)
+    if args.threads and args.dask_scheduler:
+        parser.error("--threads and --dask-scheduler exclude each other: Dask chooses its workers' threads")
     models = args.models or list(MODEL_NAMES)
     grids = None
     if args.search:
@@ -260,8 +268,17 @@ def _compare(args, parser):
 
         with Client(args.dask_scheduler, timeout=30) as client, dask_backend(client=client, scatter=[X_train, y_train]):
             result = run(args.n_jobs or -1)
+        result.metadata["parallel"] = {"backend": "dask", "n_jobs": args.n_jobs or -1}
+    elif args.threads:
+        import joblib
+
+        with joblib.parallel_config(backend="threading"):
+            result = run(args.n_jobs or -1)
+        result.metadata["parallel"] = {"backend": "threading", "n_jobs": args.n_jobs or -1}
     else:
         result = run(args.n_jobs)
+        result.metadata["parallel"] = {"backend": "loky" if args.n_jobs not in (None, 1) else None,
+                                       "n_jobs": args.n_jobs}
     from .datasets import FILES
 
     result.metadata["data_files_sha256"] = {m.filename: m.sha256 for m in FILES.values()}

@@ -95,6 +95,7 @@ def test_saved_models_load_and_predict(quick_report, fmnist_small):
         (["compare", "--search", "--grid", "g.json"], "not allowed with argument"),
         (["compare", "--grid", "/nonexistent/grid.json"], "no such file"),
         (["nonsense"], "invalid choice"),
+        (["compare", "--threads", "--dask-scheduler", "tcp://h:8786"], "exclude each other"),
     ],
 )
 def test_bad_options_are_usage_errors(argv, message, capsys):
@@ -172,3 +173,21 @@ def test_max_fit_time_reaches_every_estimator(monkeypatch):
     main(["compare", "--max-fit-time", "900", "--train-size", "200", "--test-size", "100", "--no-progress",
           "--out", "/nonexistent/never-written"])
     assert seen == {"dense": 900.0, "cnn": 900.0, "deep_cnn": 900.0}
+
+
+@requires_data
+@pytest.mark.timeout(600)
+def test_compare_in_threads_gives_the_serial_report(tmp_path):
+    # --threads runs the search's fits two at a time in this process, with the serial scores exactly
+    argv = ["compare", "--models", "dense", "--search", "--cv", "2", "--train-size", "300", "--test-size", "100",
+            "--epochs", "1", "--no-progress"]
+    reports = {}
+    for name, extra in (("serial", ["--n-jobs", "1"]), ("threads", ["--n-jobs", "2", "--threads"])):
+        assert main(argv + extra + ["--out", str(tmp_path / name)]) == 0
+        reports[name] = json.loads((tmp_path / name / "metrics.json").read_text())
+    serial, threads = reports["serial"], reports["threads"]
+    assert threads["metadata"]["parallel"] == {"backend": "threading", "n_jobs": 2}
+    assert serial["metadata"]["parallel"] == {"backend": None, "n_jobs": 1}
+    assert threads["cv_scores"] == serial["cv_scores"]
+    for key in ("test_accuracy", "cv_mean", "best_params"):
+        assert threads["models"][0][key] == serial["models"][0][key], key
