@@ -83,6 +83,27 @@ def test_threads_give_the_serial_result(serial):
         np.testing.assert_array_equal(cnn.cv_results_[key], cnn_serial.cv_results_[key])
 
 
+@pytest.mark.timeout(300)
+def test_deep_cnn_fits_in_threads_draw_their_own_random_numbers():
+    # augmentation, dropout masks and batch order are drawn during training,
+    # outside fit_setup's lock: from generators each network owns
+    import joblib
+    from sklearn.model_selection import cross_validate
+
+    from skfmnist.models import DeepCNNClassifier
+
+    clf = DeepCNNClassifier(filters=(4,), convs_per_block=1, dense_units=8, epochs=2, batch_size=32,
+                            augment=True, dropout=0.3, random_state=0)
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    serial = cross_validate(clf, X, Y, cv=cv, n_jobs=1, return_estimator=True)
+    with joblib.parallel_config(backend="threading"):
+        threads = cross_validate(clf, X, Y, cv=cv, n_jobs=4, return_estimator=True)
+    np.testing.assert_array_equal(threads["test_score"], serial["test_score"])
+    for a, b in zip(threads["estimator"], serial["estimator"]):
+        assert a.history_["loss"] == b.history_["loss"]
+        np.testing.assert_array_equal(a.predict_proba(X[:20]), b.predict_proba(X[:20]))
+
+
 def test_a_fit_leaves_other_threads_keras_state_alone():
     # layer names count up per thread; a fit resets only its own thread's counters
     from skfmnist.models import DenseClassifier
