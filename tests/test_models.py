@@ -548,7 +548,7 @@ def test_augmentation_acts_in_training_only(Est):
     X = rng.random((48, 8, 8, 1), dtype=np.float32)
     y = np.repeat([0, 1], 24)
     clf = Est(augment=True, filters=(4,), dense_units=8, epochs=1, batch_size=16, random_state=0).fit(X, y)
-    head = keras.Model(clf.model_.inputs, clf.model_.get_layer("augment_flip").output)
+    head = keras.Model(clf.model_.inputs[0], clf.model_.get_layer("augment_flip").output)  # takes a bare tensor
     # inference: the augmentation layers pass the images through untouched ...
     np.testing.assert_array_equal(np.asarray(head(X, training=False)), X)
     np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
