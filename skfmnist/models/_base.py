@@ -431,8 +431,10 @@ _COMMON_PARAMETERS = """\
         Seeds weight initialization, shuffling, dropout and the validation
         split.  An int gives bitwise-identical results on CPU with the same
         number of TensorFlow threads (another count can split a kernel's sums
-        differently and change the last digits); the seeding is scoped to the
-        fit and leaves global random states as they were.
+        differently and change the last digits), also when several fits run
+        at once in threads of one process (joblib's threading backend); the
+        seeding is scoped to the fit and leaves global random states as they
+        were.
         None is random.
     verbose : int, default=0
         Keras' training output (0 silent, 1 progress bar, 2 one line per
