@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: MIT
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -259,26 +260,26 @@ def _compare(args, parser):
             progress=progress,
         )
 
-    if args.dask_scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            parser.error("--dask-scheduler needs Dask: pip install 'skfmnist[dask]'")
-        from .parallel import dask_backend
+    with contextlib.ExitStack() as stack:
+        if args.dask_scheduler:
+            try:
+                from dask.distributed import Client
+            except ImportError:
+                parser.error("--dask-scheduler needs Dask: pip install 'skfmnist[dask]'")
+            from .parallel import dask_backend
 
-        with Client(args.dask_scheduler, timeout=30) as client, dask_backend(client=client, scatter=[X_train, y_train]):
-            result = run(args.n_jobs or -1)
-        result.metadata["parallel"] = {"backend": "dask", "n_jobs": args.n_jobs or -1}
-    elif args.threads:
-        import joblib
+            client = stack.enter_context(Client(args.dask_scheduler, timeout=30))
+            stack.enter_context(dask_backend(client=client, scatter=[X_train, y_train]))
+            backend, n_jobs = "dask", args.n_jobs or -1
+        elif args.threads:
+            import joblib
 
-        with joblib.parallel_config(backend="threading"):
-            result = run(args.n_jobs or -1)
-        result.metadata["parallel"] = {"backend": "threading", "n_jobs": args.n_jobs or -1}
-    else:
-        result = run(args.n_jobs)
-        result.metadata["parallel"] = {"backend": "loky" if args.n_jobs not in (None, 1) else None,
-                                       "n_jobs": args.n_jobs}
+            stack.enter_context(joblib.parallel_config(backend="threading"))
+            backend, n_jobs = "threading", args.n_jobs or -1
+        else:
+            backend, n_jobs = ("loky" if args.n_jobs not in (None, 1) else None), args.n_jobs
+        result = run(n_jobs)
+    result.metadata["parallel"] = {"backend": backend, "n_jobs": n_jobs}
     from .datasets import FILES
 
     result.metadata["data_files_sha256"] = {m.filename: m.sha256 for m in FILES.values()}

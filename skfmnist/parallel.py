@@ -32,7 +32,7 @@ network one at a time under a lock, seeded (:func:`skfmnist.utils._tf.fit_setup`
 the training itself runs concurrently).  A Dask worker with several threads
 runs its tasks the same way.  What it gains over loky's processes is their
 start-up (Python, scikit-learn and TensorFlow imported in each new worker:
-6-9 s on 2 cores); what it can lose is the Python work of a training loop,
+6-9.5 s for a pair on 2 cores); what it can lose is the Python work of a training loop,
 which takes turns on the interpreter lock.  ``benchmarks/bench_speed.py --only
 grid`` measures both against the serial search.
 

@@ -211,7 +211,6 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         if sample_weight is not None and np.all(sample_weight == 1):
             sample_weight = None  # identical loss, and the same code path as no weights
 
-        import_keras()
         n_classes = len(self.classes_)
         steps_per_epoch = int(np.ceil(X.shape[0] / self.batch_size))
         steps = self.epochs * steps_per_epoch

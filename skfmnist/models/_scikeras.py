@@ -15,8 +15,6 @@ module changes.
 
 # SPDX-License-Identifier: MIT
 
-import contextlib
-
 import numpy as np
 from scikeras.wrappers import KerasClassifier
 from sklearn import config_context
@@ -64,7 +62,7 @@ def make_wrapper(build_fn, *, epochs, batch_size, predict_batch_size, callbacks,
     )
 
 
-def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None, setup=None):
+def fit_wrapper(wrapper, X, y, *, setup, sample_weight=None, validation_data=None):
     """Train the wrapped network on prepared arrays.
 
     Parameters
@@ -75,14 +73,14 @@ def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None, setu
         Inputs of the network's shape.
     y : ndarray of int
         Labels encoded as ``0 .. n_classes - 1``, every class present.
+    setup : context manager
+        Entered while the network is built and the input pipelines are
+        created, left before training (:func:`skfmnist.utils._tf.fit_setup`:
+        one thread at a time, seeded).
     sample_weight : ndarray of float or None
         Per-sample weights.
     validation_data : tuple or None
         ``(X_val, y_val)`` or ``(X_val, y_val, w_val)`` for Keras.
-    setup : context manager or None
-        Entered while the network is built and the input pipelines are
-        created, left before training (:func:`skfmnist.utils._tf.fit_setup`:
-        one thread at a time, seeded).  None: no such block.
 
     Returns
     -------
@@ -98,7 +96,7 @@ def fit_wrapper(wrapper, X, y, *, sample_weight=None, validation_data=None, setu
     # check_X_y would pass over the whole matrix again (188 MB for the full
     # training set in float32) for nothing.
     params = wrapper.get_params()
-    with setup if setup is not None else contextlib.nullcontext(), config_context(assume_finite=True):
+    with setup, config_context(assume_finite=True):
         wrapper.initialize(X, y)
         train = training_dataset(_keras_arrays(X, y, sample_weight), params["batch_size"], shuffle=params["shuffle"])
         if validation_data is not None:

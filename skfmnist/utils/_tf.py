@@ -438,7 +438,6 @@ def fit_setup(seed):
     seed : int or None
         None builds unseeded.
     """
-    import_keras()
     with _LOCK:
         clear_keras_thread_state()
         with seeded(seed):
