@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from skfmnist.models._input import training_dataset
+from skfmnist.models._input import as_tensor, training_dataset
+from skfmnist.utils._arrays import aligned_empty
 from skfmnist.utils._tf import seeded
 
 
@@ -59,3 +60,67 @@ def test_autotuning_is_off(arrays):
     X, y, _ = arrays
     options = training_dataset((X, y), 8, shuffle=True).options()
     assert options.autotune.enabled is False
+
+
+def _aligned_copy(a):
+    out = aligned_empty(a.shape, a.dtype)
+    out[...] = a
+    return out
+
+
+def test_aligned_arrays_become_tensors_without_a_copy():
+    X = _aligned_copy(np.arange(12, dtype=np.float32).reshape(3, 4))
+    tensor = as_tensor(X)
+    np.testing.assert_array_equal(tensor.numpy(), X)
+    X[0, 0] = 99.0  # shared memory: the tensor sees the change
+    assert float(tensor[0, 0]) == 99.0
+
+
+def _read_only(a):
+    a = _aligned_copy(a)
+    a.flags.writeable = False
+    return a
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: _aligned_copy(np.pad(a, ((0, 0), (1, 0))))[:, 1:],  # aligned buffer, rows strided
+        lambda a: np.asfortranarray(_aligned_copy(a)),
+        lambda a: np.frombuffer(_aligned_copy(np.r_[0.0, a.ravel()].astype(a.dtype)).data, a.dtype)[1:]
+        .reshape(a.shape),  # C-contiguous, 4 bytes off the boundary
+        _read_only,
+    ],
+    ids=["strided", "fortran", "unaligned", "read-only"],
+)
+def test_other_arrays_are_copied(make):
+    values = np.arange(24, dtype=np.float32).reshape(4, 6)
+    X = make(values)
+    np.testing.assert_array_equal(X, values)
+    tensor = as_tensor(X)
+    np.testing.assert_array_equal(tensor.numpy(), values)
+    if X.flags.writeable:
+        X[...] = -1.0  # a copy: the tensor keeps the values it was made with
+        np.testing.assert_array_equal(tensor.numpy(), values)
+
+
+def test_the_pipeline_hands_the_scaled_images_to_tensorflow_without_a_copy(monkeypatch):
+    # a fit on PixelScaler's output makes no tensor copy of the images
+    import tensorflow as tf
+
+    from skfmnist import make_model_pipeline
+
+    copied = []
+    convert = tf.convert_to_tensor
+
+    def recording_convert(value, *args, **kwargs):
+        if isinstance(value, np.ndarray):
+            copied.append(value.shape)
+        return convert(value, *args, **kwargs)
+
+    monkeypatch.setattr(tf, "convert_to_tensor", recording_convert)
+    X = np.random.default_rng(0).integers(0, 256, size=(40, 784), dtype=np.uint8)
+    y = np.arange(40) % 4
+    make_model_pipeline("dense", hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
+    assert (40, 784) not in copied
+    assert copied  # the labels (not aligned) are still converted by a copy: the patch was in effect

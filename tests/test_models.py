@@ -233,6 +233,23 @@ def test_early_stopping_uses_stratified_seeded_split(toy):
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
 
 
+def test_validation_split_is_train_test_split_in_aligned_memory(toy):
+    # the rows of scikit-learn's stratified split, in arrays that reach TensorFlow without a copy
+    from sklearn.model_selection import train_test_split
+
+    from skfmnist.utils._arrays import is_aligned
+
+    X, y = toy
+    X = X.astype(np.float32)
+    w = np.linspace(0.5, 2.0, len(y))
+    clf = DenseClassifier(validation_fraction=0.2)
+    X_tr, y_tr, w_tr, val = clf._validation_split(X, y, w, 3)
+    X_a, X_b, y_a, y_b, w_a, w_b = train_test_split(X, y, w, test_size=0.2, stratify=y, random_state=3, shuffle=True)
+    for got, want in zip((X_tr, y_tr, w_tr, *val), (X_a, y_a, w_a, X_b, y_b, w_b)):
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype and is_aligned(got) and got.flags.c_contiguous
+
+
 def test_early_stopping_with_too_few_samples_is_clear(toy):
     X, y = toy
     clf = DenseClassifier(epochs=1, early_stopping=True)

@@ -5,6 +5,7 @@ import pytest
 
 from skfmnist import ImageReshaper, PixelScaler
 from skfmnist.preprocessing import infer_image_shape
+from skfmnist.utils._arrays import aligned_empty, is_aligned
 
 
 def test_scaler_uint8_to_float32_one_copy():
@@ -12,6 +13,26 @@ def test_scaler_uint8_to_float32_one_copy():
     out = PixelScaler().fit_transform(X)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, [[0, 0.2, 1]])
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.random.default_rng(0).integers(0, 256, size=(7, 9), dtype=np.uint8),
+        np.random.default_rng(1).uniform(0, 255, size=(7, 9)),  # float64: rounded to float32 first
+        np.random.default_rng(2).integers(0, 256, size=(7, 9)),  # int64
+        np.asfortranarray(np.random.default_rng(3).integers(0, 256, size=(7, 9), dtype=np.uint8)),
+        np.random.default_rng(4).integers(0, 256, size=(3, 4, 4, 1), dtype=np.uint8),
+    ],
+    ids=["uint8", "float64", "int64", "fortran", "images"],
+)
+def test_scaler_output_is_float32_division_in_aligned_c_order(X):
+    # the values of X.astype(float32) / float32(255), bit for bit, in memory
+    # that TensorFlow can use without a copy (skfmnist.models._input.as_tensor)
+    out = PixelScaler().fit_transform(X)
+    np.testing.assert_array_equal(out, X.astype(np.float32) / np.float32(255))
+    assert out.dtype == np.float32 and out.shape == X.shape
+    assert out.flags.c_contiguous and out.flags.writeable and is_aligned(out)
 
 
 def test_scaler_never_modifies_float32_input():
@@ -112,3 +133,16 @@ def test_infer_image_shape():
     assert infer_image_shape(784) == (28, 28, 1)
     assert infer_image_shape(12) == (2, 2, 3)
     assert infer_image_shape(7) == (1, 7, 1)
+
+
+@pytest.mark.parametrize("shape", [(0,), (1,), (3, 5), (60, 784), (2, 28, 28, 1)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float32, np.float64])
+def test_aligned_empty(shape, dtype):
+    arrays = [aligned_empty(shape, dtype) for _ in range(4)]
+    for a in arrays:
+        assert a.shape == shape and a.dtype == dtype
+        assert a.flags.c_contiguous and a.flags.writeable
+        assert is_aligned(a) or not a.size  # NumPy may point an empty array anywhere
+        a[...] = 1  # the whole array is usable memory
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1 :] if a.size)
+    assert aligned_empty(4, np.float32).shape == (4,)

@@ -19,6 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..exceptions import TrainingError
 from ..preprocessing import flatten_images
+from ..utils._arrays import aligned_take
 from ..utils._tf import fit_setup, import_keras, prefers_bfloat16
 from . import _builders, _callbacks, _scikeras
 
@@ -149,12 +150,15 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 f"sample(s), the hold-out would have {n_val}). Use more data, a larger "
                 "validation_fraction, or early_stopping=False."
             )
-        parts = train_test_split(
-            *arrays, test_size=self.validation_fraction, stratify=y, random_state=seed, shuffle=True
+        # the split's rows, taken into aligned memory: the training part then
+        # reaches TensorFlow without another copy (skfmnist.models._input)
+        train_idx, val_idx = train_test_split(
+            np.arange(len(y)), test_size=self.validation_fraction, stratify=y, random_state=seed, shuffle=True
         )
-        train, val = parts[0::2], parts[1::2]
+        train = [aligned_take(a, train_idx) for a in arrays]
+        val = tuple(aligned_take(a, val_idx) for a in arrays)
         sw_train = train[2] if sample_weight is not None else None
-        return train[0], train[1], sw_train, tuple(val)
+        return train[0], train[1], sw_train, val
 
     # ------------------------------------------------------------------- fit
     def _fit_callbacks(self, steps_per_epoch):
