@@ -124,3 +124,37 @@ def test_the_pipeline_hands_the_scaled_images_to_tensorflow_without_a_copy(monke
     make_model_pipeline("dense", hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
     assert (40, 784) not in copied
     assert copied  # the labels (not aligned) are still converted by a copy: the patch was in effect
+
+
+def _memory_of(tensor):
+    """A NumPy view of a CPU tensor's memory (through DLPack)."""
+    import tensorflow as tf
+
+    class Capsule:
+        def __dlpack__(self, **kwargs):
+            return tf.experimental.dlpack.to_dlpack(tensor)
+
+        def __dlpack_device__(self):
+            return (1, 0)  # kDLCPU
+
+    return np.from_dlpack(Capsule())
+
+
+def test_prediction_batches_of_aligned_images_are_not_copied(monkeypatch):
+    import tensorflow as tf
+
+    from skfmnist import make_model_pipeline
+
+    X = np.random.default_rng(0).integers(0, 256, size=(40, 784), dtype=np.uint8)
+    pipe = make_model_pipeline("dense", hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, np.arange(40) % 4)
+    clf, scaled = pipe[-1], pipe[0].transform(X)  # PixelScaler's output: aligned
+    batches = []
+    predict_on_batch = clf.model_.predict_on_batch
+    monkeypatch.setattr(clf.model_, "predict_on_batch", lambda batch: batches.append(batch) or predict_on_batch(batch))
+    expected = clf.predict_proba(scaled)
+    (batch,) = batches
+    assert isinstance(batch, tf.Tensor) and np.shares_memory(_memory_of(batch), scaled)
+    batches.clear()
+    scaled.flags.writeable = False  # the same values, converted by a copy: the same output
+    np.testing.assert_array_equal(clf.predict_proba(scaled), expected)
+    assert not np.shares_memory(_memory_of(tf.convert_to_tensor(batches[0])), scaled)
