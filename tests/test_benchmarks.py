@@ -138,6 +138,33 @@ def test_bench_speed_onednn_quick(tmp_path):
 
 @requires_data
 @pytest.mark.timeout(600)
+def test_bench_speed_copy_quick(tmp_path):
+    bench = _load(BENCH)
+    out = tmp_path / "RESULTS.md"
+    results = bench.main(["--quick", "--only", "copy", "--out", str(out)])
+    assert "11. Fits on images in aligned memory" in out.read_text()
+    rows = results["copy"]
+    assert [row["model"] for row in rows] == ["dense", "cnn", "deep_cnn"]
+    for row in rows:
+        assert row["ratio"] == pytest.approx(row["copied_fit_s"] / row["aligned_fit_s"])
+        for side in ("aligned", "copied"):
+            assert row[f"{side}_fit_s"] == pytest.approx(row[f"{side}_outside_s"] + row[f"{side}_epochs_s"])
+            assert row[f"{side}_outside_s"] > 0 and row[f"{side}_epochs_s"] > 0
+
+
+def test_copy_part_copies_the_values_off_the_alignment():
+    from skfmnist.utils._arrays import aligned_empty, is_aligned
+
+    bench = _load(BENCH)
+    X = aligned_empty((5, 7), np.float32)
+    X[...] = np.arange(35).reshape(5, 7)
+    copied = bench._numpy_memory_copy(X)
+    np.testing.assert_array_equal(copied, X)
+    assert copied.flags.c_contiguous and copied.flags.writeable and not is_aligned(copied)
+
+
+@requires_data
+@pytest.mark.timeout(600)
 def test_bench_speed_one_part_keeps_the_others(tmp_path):
     bench = _load(BENCH)
     out = tmp_path / "RESULTS.md"

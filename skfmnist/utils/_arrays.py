@@ -1,8 +1,8 @@
 """Arrays that TensorFlow can use in place: 64-byte aligned memory.
 
-TensorFlow's CPU kernels read tensors through Eigen maps that assume
-``EIGEN_MAX_ALIGN_BYTES`` (64 on x86) alignment, so a tensor can share a
-NumPy array's memory only where that array starts on a 64-byte boundary;
+TensorFlow allocates every tensor buffer on a 64-byte boundary, and its CPU
+kernels (Eigen's aligned maps) may rely on that, so a tensor can share a
+NumPy array's memory only where that array starts on such a boundary;
 anything else is copied when it becomes a tensor.  NumPy's allocator gives
 16-byte alignment (large arrays start 16 bytes into a page), so the arrays
 that skfmnist creates for the network (:class:`~skfmnist.preprocessing.PixelScaler`'s
@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["ALIGNMENT", "aligned_empty", "aligned_take", "is_aligned"]
 
-#: Bytes; TensorFlow's ``EIGEN_MAX_ALIGN_BYTES`` on x86 (AVX-512), and a multiple of it elsewhere.
+#: Bytes: the alignment of TensorFlow's own tensor buffers (its allocators' 64).
 ALIGNMENT = 64
 
 
