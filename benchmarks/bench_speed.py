@@ -1,13 +1,13 @@
 """Speed benchmarks: wrapper overhead, peers, distance to the machine's limit,
 grid-search scaling, memory, the input pipeline's seconds per epoch, float32
 against bfloat16, dropout masks, test-time views, oneDNN's kernels against
-Eigen's (and accuracy against time).
+Eigen's, fits on aligned images against a tensor copy (and accuracy against time).
 
 Run all (writes benchmarks/RESULTS.md and benchmarks/accuracy_vs_time.png)::
 
     python benchmarks/bench_speed.py --out benchmarks/RESULTS.md
 
-Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,dtype,dropout,views,onednn,accuracy``; the
+Some parts only: ``--only overhead,peer,limit,grid,memory,epochs,dtype,dropout,views,onednn,copy,accuracy``; the
 last one runs ``bench_accuracy.py`` (test accuracy after every epoch against
 training seconds, over 3 seeds), which owns its own section of RESULTS.md.
 ``--quick`` runs everything at a tiny size (the smoke test in
