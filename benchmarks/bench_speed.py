@@ -595,8 +595,8 @@ def bench_views(Xs, y, Xts, repeats, n_fit=2048):
     return rows
 
 
-def _numpy_memory_copy(X):
-    """The values of ``X`` in memory that starts 4 bytes past a 64-byte boundary: TensorFlow copies it."""
+def _off_the_boundary_copy(X):
+    """``X``'s values one item (4 bytes for float32) past a 64-byte boundary, which TensorFlow copies."""
     from skfmnist.utils._arrays import aligned_empty
 
     flat = aligned_empty(X.size + 1, X.dtype)[1:]
@@ -619,7 +619,7 @@ def bench_copy(Xs, y, epochs, rounds=2):
     from skfmnist.utils._arrays import is_aligned
 
     aligned = PixelScaler(max_value=1.0).fit_transform(Xs)
-    copied = _numpy_memory_copy(aligned)
+    copied = _off_the_boundary_copy(aligned)
     assert is_aligned(aligned) and not is_aligned(copied)
     rows = []
     for name in MODELS:

@@ -158,7 +158,7 @@ def test_copy_part_copies_the_values_off_the_alignment():
     bench = _load(BENCH)
     X = aligned_empty((5, 7), np.float32)
     X[...] = np.arange(35).reshape(5, 7)
-    copied = bench._numpy_memory_copy(X)
+    copied = bench._off_the_boundary_copy(X)
     np.testing.assert_array_equal(copied, X)
     assert copied.flags.c_contiguous and copied.flags.writeable and not is_aligned(copied)
 

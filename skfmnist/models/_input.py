@@ -14,7 +14,7 @@ That one copy is the caller's array itself where TensorFlow can read it in
 place (C-contiguous, writeable, 64-byte aligned, as
 :class:`~skfmnist.preprocessing.PixelScaler`'s output is): it becomes a
 tensor through DLPack, without the copy that ``tf.convert_to_tensor`` makes
-of every NumPy array (188 MB and about half a second per fit on the full
+of every NumPy array (188 MB and up to half a second per fit on the full
 training set).  Other arrays are copied as before.
 """
 

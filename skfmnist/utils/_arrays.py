@@ -8,7 +8,7 @@ anything else is copied when it becomes a tensor.  NumPy's allocator gives
 that skfmnist creates for the network (:class:`~skfmnist.preprocessing.PixelScaler`'s
 output) are allocated here instead, and the input pipeline
 (:func:`skfmnist.models._input.training_dataset`) hands them to TensorFlow
-without a copy: 188 MB and about half a second less per fit on the full
+without a copy: 188 MB and up to half a second less per fit on the full
 training set (benchmarks/RESULTS.md).
 """
 
