@@ -61,7 +61,7 @@ def _keras_model(name, n_train, epochs, n_classes=10):
     params = {**clf._network_params(), "compute_dtype": clf._resolved_compute_dtype()}
     if name != "dense":  # plain Keras: Keras' own batch normalization; the fused kernel counts as skfmnist's speed
         params["fused_batch_norm"] = False
-    if name == "deep_cnn":  # and Keras' own dropout; the cheaper masks count as skfmnist's speed
+    if name != "cnn":  # and Keras' own dropout; the cheaper masks count as skfmnist's speed
         params["mask_bits_dropout"] = False
     model = clf._builder(shape, n_classes, **params)
     steps = epochs * int(np.ceil(n_train / clf.batch_size))
@@ -522,41 +522,55 @@ def bench_dtype(n_train, epochs, rounds=2):
     return {"cpu": _bf16_cpu(), "rows": rows}
 
 
-def _deep_cnn_pipeline(keras_dropout, **params):
-    """The deep CNN's default pipeline; with ``keras_dropout`` its network uses Keras' own dropout layer."""
-    pipe = make_model_pipeline("deep_cnn", **params)
+def _pipeline_with_dropout(name, keras_dropout, **params):
+    """A default pipeline; with ``keras_dropout`` its network uses Keras' own dropout layer."""
+    pipe = make_model_pipeline(name, **params)
     if keras_dropout:  # the builder's switch, which is not an estimator parameter (not cloned: fitted here only)
         network_params = pipe[-1]._network_params
         pipe[-1]._network_params = lambda: {**network_params(), "mask_bits_dropout": False}
     return pipe
 
 
-def bench_dropout(n_train, epochs, rounds=2):
-    """Seconds per epoch of the deep CNN with its dropout layer and with Keras' own, taking turns.
+#: The networks with ``MaskBitsDropout`` layers, and which of the part's image counts each is fitted on.
+DROPOUT_MODELS = (("dense", "n_train"), ("deep_cnn", "dtype_train"))
+
+
+def bench_dropout(n_images, epochs, rounds=2):
+    """Seconds per epoch of each network with its dropout layers and with Keras' own, taking turns.
 
     The same pipeline, data, seed and precision on both sides; only the
     dropout layers differ (``MaskBitsDropout``: 8 random bits per decision at
-    rate 0.25, against a random float per decision).  The first epoch of each
-    fit (which builds the training function) is left out of the median.
+    rate 0.25, against a random float per decision).  ``n_images`` maps each
+    network of :data:`DROPOUT_MODELS` to the number of training images per
+    fit.  The first epoch of each fit (which builds the training function) is
+    left out of the median.
     """
     X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
-    X, y = X[:n_train], y[:n_train]
     sides = {"Keras' Dropout": True, "MaskBitsDropout": False}
-    seconds = {side: [] for side in sides}
-    for _ in range(rounds):
-        for side, keras_dropout in sides.items():
-            pipe = _deep_cnn_pipeline(keras_dropout, epochs=epochs, random_state=0).fit(X, y)
-            layers = {type(layer).__name__ for layer in pipe[-1].model_.layers if "Dropout" in type(layer).__name__}
-            assert layers == {"Dropout" if keras_dropout else "MaskBitsDropout"}, layers
-            seconds[side] += list(np.diff(pipe[-1].history_["time"]))  # cumulative; epoch 1 dropped
-    med = {side: float(np.median(v)) for side, v in seconds.items()}
-    return {
-        "keras_s": med["Keras' Dropout"],
-        "ours_s": med["MaskBitsDropout"],
-        "speedup": med["Keras' Dropout"] / med["MaskBitsDropout"],
-        "each": "; ".join(f"{side}: " + ", ".join(f"{v:.2f}" for v in seconds[side]) for side in sides),
-        "compute_dtype": pipe[-1].compute_dtype_,
-    }
+    rows = []
+    for name, _ in DROPOUT_MODELS:
+        n_train = n_images[name]
+        seconds = {side: [] for side in sides}
+        for _ in range(rounds):
+            for side, keras_dropout in sides.items():
+                pipe = _pipeline_with_dropout(name, keras_dropout, epochs=epochs, random_state=0)
+                pipe.fit(X[:n_train], y[:n_train])
+                layers = {type(layer).__name__ for layer in pipe[-1].model_.layers if "Dropout" in type(layer).__name__}
+                assert layers == {"Dropout" if keras_dropout else "MaskBitsDropout"}, layers
+                seconds[side] += list(np.diff(pipe[-1].history_["time"]))  # cumulative; epoch 1 dropped
+        med = {side: float(np.median(v)) for side, v in seconds.items()}
+        rates = sorted({layer.rate for layer in pipe[-1].model_.layers if "Dropout" in type(layer).__name__})
+        rows.append({
+            "model": name,
+            "n_train": n_train,
+            "rates": ", ".join(f"{rate:g}" for rate in rates),
+            "keras_s": med["Keras' Dropout"],
+            "ours_s": med["MaskBitsDropout"],
+            "speedup": med["Keras' Dropout"] / med["MaskBitsDropout"],
+            "each": "; ".join(f"{side}: " + ", ".join(f"{v:.2f}" for v in seconds[side]) for side in sides),
+            "compute_dtype": pipe[-1].compute_dtype_,
+        })
+    return rows
 
 
 DEFAULT_VIEWS = {"test_time_flip": "auto", "test_time_shift": "auto"}
@@ -748,7 +762,7 @@ SECTIONS = {
     "speed-memory": "## Memory",
     "speed-epochs": "## Speed: input pipeline, seconds per epoch (CNN)",
     "speed-dtype": "## Speed: float32 against bfloat16 (compute_dtype)",
-    "speed-dropout": "## Speed: cheaper dropout masks (deep CNN)",
+    "speed-dropout": "## Speed: cheaper dropout masks (dense network, deep CNN)",
     "speed-views": "## Speed: prediction with test-time views (deep CNN)",
     "speed-onednn": "## Speed: oneDNN's CPU kernels against Eigen's",
     "speed-copy": "## Speed: the images' way into TensorFlow (aligned memory against a copy)",
@@ -1056,23 +1070,26 @@ def render(results, command):
             ),
         ]
     if "dropout" in results:
-        row = results["dropout"]
         lines = sections["speed-dropout"] = [SECTIONS["speed-dropout"], ""] + head
         lines += [
-            "### 8. Dropout masks (seconds per epoch, deep CNN)",
+            "### 8. Dropout masks (seconds per epoch)",
             "",
-            "The deep CNN's default pipeline with its dropout layers (`MaskBitsDropout`: the same drop "
-            "probability decided from 8 random bits per unit at rate 0.25, 32 at 0.4) and with Keras' own "
-            "`Dropout` (a random float per unit), taking turns; everything else the same "
-            f"({results['settings']['dtype_epochs']} epochs on {results['settings']['dtype_train']} images per "
-            f"fit, {row['compute_dtype']}); median seconds per epoch, the first epoch of each fit left out.",
+            "Each network's default pipeline with its dropout layers (`MaskBitsDropout`: the same drop "
+            "probability decided from 8 random bits per unit at a rate that is a multiple of 1/256, such as "
+            "0.25, from 32 at 0.4) and with Keras' own `Dropout` (a random float per unit), taking turns; "
+            f"everything else the same ({results['settings']['dtype_epochs']} epochs per fit, the images and "
+            "arithmetic as listed); median seconds per epoch, the first epoch of each fit left out.",
             "",
             table(
-                [row],
+                results["dropout"],
                 [
+                    ("model", ("model", "{}")),
                     ("speed-up (Keras' s / MaskBitsDropout s)", ("speedup", "{:.2f}x")),
                     ("Keras' Dropout s / epoch", ("keras_s", "{:.2f}")),
                     ("MaskBitsDropout s / epoch", ("ours_s", "{:.2f}")),
+                    ("dropout rates", ("rates", "{}")),
+                    ("images", ("n_train", "{:,}")),
+                    ("arithmetic", ("compute_dtype", "{}")),
                     ("every epoch, s", ("each", "{}")),
                 ],
             ),
@@ -1182,7 +1199,8 @@ def main(argv=None):
     )
     parser.add_argument(
         "--dtype-train", type=int, default=15360,
-        help="training images of the float32 / bfloat16, dropout and oneDNN parts",
+        help="training images of the float32 / bfloat16, oneDNN and (deep CNN) dropout parts; "
+        "the dense network's dropout fits take --n-train",
     )
     parser.add_argument(
         "--dtype-epochs", type=int, default=3,
@@ -1247,7 +1265,8 @@ def main(argv=None):
     if "dtype" in parts:
         results["dtype"] = bench_dtype(args.dtype_train, args.dtype_epochs, rounds=1 if args.quick else 2)
     if "dropout" in parts:
-        results["dropout"] = bench_dropout(args.dtype_train, args.dtype_epochs, rounds=1 if args.quick else 2)
+        n_images = {name: getattr(args, size) for name, size in DROPOUT_MODELS}
+        results["dropout"] = bench_dropout(n_images, args.dtype_epochs, rounds=1 if args.quick else 2)
     if "views" in parts:
         results["views"] = bench_views(Xs, y, Xts, args.repeats, n_fit=256 if args.quick else 2048)
     if "onednn" in parts:

@@ -15,6 +15,9 @@ cores), or your own::
     python benchmarks/model_selection.py > selection.jsonl
     python benchmarks/model_selection.py '{"model": "cnn", "epochs": 10, "augment": true}'
 
+(``"keras_dropout": true`` in a configuration builds the dense network or
+the deep CNN with Keras' own dropout layer instead of ``MaskBitsDropout``.)
+
 and turn such lines into the "selection" section of RESULTS.md::
 
     python benchmarks/model_selection.py --render selection.jsonl --out benchmarks/RESULTS.md
@@ -37,6 +40,10 @@ from _results import table, write_section  # noqa: E402
 #: they mean the same whatever the defaults are now.
 CONFIGS = [
     {"model": "dense", "batch_size": 256, "learning_rate": 0.001, "epochs": 40},
+    {"model": "dense", "hidden_layer_sizes": [512, 256], "dropout": 0.3, "batch_size": 256, "learning_rate": 0.001,
+     "lr_schedule": "cosine", "epochs": 40, "compute_dtype": "float32"},
+    {"model": "dense", "hidden_layer_sizes": [512, 256], "dropout": 0.25, "batch_size": 256, "learning_rate": 0.001,
+     "lr_schedule": "cosine", "epochs": 40, "compute_dtype": "float32"},
     {"model": "cnn", "batch_norm": False, "augment": False, "batch_size": 128, "learning_rate": 0.001, "epochs": 25},
     {"model": "cnn", "batch_norm": True, "augment": False, "batch_size": 128, "learning_rate": 0.001, "epochs": 24},
     {"model": "cnn", "batch_norm": True, "augment": True, "batch_size": 128, "learning_rate": 0.001, "epochs": 24},
@@ -84,10 +91,14 @@ def run(config, seed=0):
     X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
     params = dict(config)
     name = params.pop("model")
+    keras_dropout = params.pop("keras_dropout", False)
     pipe = make_model_pipeline(
         name, random_state=seed, early_stopping=True, validation_fraction=0.1, n_iter_no_change=10_000,
         callbacks=[keep_last_weights()], **params,
     )
+    if keras_dropout:  # the builder's switch, not an estimator parameter: Keras' own dropout layer
+        network_params = pipe[-1]._network_params
+        pipe[-1]._network_params = lambda: {**network_params(), "mask_bits_dropout": False}
     start = time.perf_counter()
     pipe.fit(X, y)
     wall = time.perf_counter() - start
@@ -98,10 +109,20 @@ def run(config, seed=0):
         "epoch_s": round(history["time"][-1] / len(curve), 1),
         "final_val": curve[-1], "best_val": max(curve), "val_curve": curve, "params": pipe[-1].n_trainable_params_,
         "compute_dtype_": pipe[-1].compute_dtype_, "cpu": versions()["cpu"],
+        **_dropout_layer(pipe[-1].model_),
     }
     if hasattr(pipe[-1], "test_time_flip"):
         record["final_val_flip"] = round(100 * _validation_score_with_flip(pipe, X, y, curve[-1]), 2)
     return record
+
+
+def _dropout_layer(model):
+    """``{"dropout_layer_": class name}`` of the network's dropout layers; empty without any."""
+    from skfmnist.utils._tf import import_keras
+
+    keras = import_keras()
+    names = sorted({type(layer).__name__ for layer in model.layers if isinstance(layer, keras.layers.Dropout)})
+    return {"dropout_layer_": ", ".join(names)} if names else {}
 
 
 def _validation_score_with_flip(pipe, X, y, final_val):
@@ -133,7 +154,7 @@ def render(records):
     keys = (
         "batch_norm", "augment", "batch_size", "learning_rate", "lr_schedule", "epochs",
         "compute_dtype", "label_smoothing", "filters", "convs_per_block", "optimizer", "weight_decay",
-        "max_fit_time",
+        "max_fit_time", "dropout",
     )
     rows = [
         # records made before compute_dtype_ was recorded: the dtype asked for, or float32 (the
@@ -141,6 +162,9 @@ def render(records):
         {**r, "setting": ", ".join(f"{k}={r[k]}" for k in keys if k in r),
          "compute_dtype_": r.get("compute_dtype_", r.get("compute_dtype", "float32")),
          "flip": f"{r['final_val_flip']:.2f}" if "final_val_flip" in r else "n/a",
+         # records made before the dropout layer was recorded: n/a (Keras' own for the dense
+         # network and the CNN; the deep CNN's changed on 2026-12-01)
+         "dropout_layer_": r.get("dropout_layer_", "n/a"),
          "epochs_run": len(r["val_curve"]),  # fewer than epochs= where max_fit_time stopped the fit
          "seed": r.get("seed", 0)}  # records made before the seed was recorded all used 0
         for r in records
@@ -160,7 +184,8 @@ def render(records):
             ("final val %", ("final_val", "{:.2f}")), ("with test-time flip %", ("flip", "{}")),
             ("best val %", ("best_val", "{:.2f}")), ("epochs run", ("epochs_run", "{}")),
             ("s / epoch", ("epoch_s", "{:.1f}")), ("wall s", ("wall_s", "{}")),
-            ("arithmetic", ("compute_dtype_", "{}")), ("CPU", ("cpu", "{}")),
+            ("arithmetic", ("compute_dtype_", "{}")), ("dropout layer", ("dropout_layer_", "{}")),
+            ("CPU", ("cpu", "{}")),
         ]),
     ]
     return "\n".join(lines) + "\n"

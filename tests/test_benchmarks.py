@@ -107,10 +107,12 @@ def test_bench_speed_dropout_and_views_quick(tmp_path):
     results = bench.main(["--quick", "--only", "dropout,views", "--out", str(out)])
     text = out.read_text()
     assert "8. Dropout masks" in text and "9. Prediction with test-time views" in text
-    row = results["dropout"]  # --quick: 1 round of 2 epochs per side, the first left out
-    assert row["keras_s"] > 0 and row["ours_s"] > 0
-    assert row["speedup"] == pytest.approx(row["keras_s"] / row["ours_s"])
-    assert [len(part.split(", ")) for part in row["each"].split("; ")] == [1, 1]
+    rows = results["dropout"]  # --quick: 1 round of 2 epochs per side, the first left out
+    assert [(row["model"], row["rates"]) for row in rows] == [("dense", "0.25"), ("deep_cnn", "0.25, 0.4")]
+    for row in rows:
+        assert row["keras_s"] > 0 and row["ours_s"] > 0
+        assert row["speedup"] == pytest.approx(row["keras_s"] / row["ours_s"])
+        assert [len(part.split(", ")) for part in row["each"].split("; ")] == [1, 1]
     views = results["views"]
     assert [r["views"] for r in views] == [18, 2, 1]
     assert views[-1]["ratio"] == pytest.approx(1.0)
@@ -343,11 +345,18 @@ def test_write_section_replaces_only_its_own_block(tmp_path):
 @pytest.mark.timeout(300)
 def test_model_selection_runs_and_renders(tmp_path):
     selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
-    records = selection.main(['{"model": "dense", "hidden_layer_sizes": [8], "epochs": 2}', "--seed", "3"])
-    (record,) = records
+    records = selection.main([
+        '{"model": "dense", "hidden_layer_sizes": [8], "epochs": 2}',
+        '{"model": "dense", "hidden_layer_sizes": [8], "epochs": 2, "keras_dropout": true}',
+        "--seed", "3",
+    ])
+    record, keras_record = records
     assert record["model"] == "dense" and len(record["val_curve"]) == 2 and record["seed"] == 3
     assert record["final_val"] == record["val_curve"][-1] and 10 < record["final_val"] <= 100
     assert record["compute_dtype_"] == "float32" and record["cpu"]  # the dense default; the machine
+    # the network's dropout layers, and Keras' own on request (the switch is not recorded as a setting)
+    assert record["dropout_layer_"] == "MaskBitsDropout" and keras_record["dropout_layer_"] == "Dropout"
+    assert "keras_dropout" not in keras_record
     log = tmp_path / "sel.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "R.md"
@@ -355,7 +364,8 @@ def test_model_selection_runs_and_renders(tmp_path):
     text = out.read_text()
     assert "<!-- begin selection -->" in text and "hidden_layer_sizes" not in text
     assert f"| dense | epochs=2 | 3 | {record['final_val']:.2f} | n/a |" in text  # the seed; no test-time flip
-    assert f"| float32 | {record['cpu']} |" in text
+    assert f"| float32 | MaskBitsDropout | {record['cpu']} |" in text
+    assert f"| float32 | Dropout | {record['cpu']} |" in text
 
 
 def test_model_selection_renders_a_budgeted_record():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skfmnist.models._builders import build_cnn, build_deep_cnn
+from skfmnist.models._builders import build_cnn, build_deep_cnn, build_dense
 from skfmnist.models._layers import FusedBatchNormalization, MaskBitsDropout, _mask_bits
 from skfmnist.utils._tf import import_keras
 
@@ -189,14 +189,22 @@ def test_falls_back_to_keras_dropout_with_a_noise_shape():
     assert 0 < np.mean(y == 0) < 1
 
 
-def test_deep_cnn_uses_it_and_keras_layer_on_request(tmp_path):
-    model = build_deep_cnn((8, 8, 1), 3, filters=(4,), dense_units=5)
+@pytest.mark.parametrize(
+    "build, rates",
+    [
+        (lambda **kw: build_deep_cnn((8, 8, 1), 3, filters=(4,), dense_units=5, **kw), [0.25, 0.4]),
+        (lambda **kw: build_dense((12,), 3, hidden_layer_sizes=(6, 5), dropout=0.3125, **kw), [0.3125, 0.3125]),
+    ],
+    ids=["deep_cnn", "dense"],
+)
+def test_networks_use_it_and_keras_layer_on_request(tmp_path, build, rates):
+    model = build()
     dropouts = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     assert len(dropouts) == 2 and {type(layer) for layer in dropouts} == {MaskBitsDropout}
-    plain = build_deep_cnn((8, 8, 1), 3, filters=(4,), dense_units=5, mask_bits_dropout=False)
+    plain = build(mask_bits_dropout=False)
     assert {type(layer) for layer in plain.layers if isinstance(layer, keras.layers.Dropout)} == {keras.layers.Dropout}
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
-    assert [layer.rate for layer in loaded.layers if isinstance(layer, MaskBitsDropout)] == [0.25, 0.4]
+    assert [layer.rate for layer in loaded.layers if isinstance(layer, MaskBitsDropout)] == rates

@@ -256,6 +256,7 @@ def build_dense(
     activation="relu",
     dropout=0.2,
     compute_dtype="float32",
+    mask_bits_dropout=True,
 ):
     """Fully connected network: flatten, hidden layers with dropout, softmax.
 
@@ -275,6 +276,12 @@ def build_dense(
         Dtype of the hidden layers' computations; "bfloat16" is Keras' mixed
         precision (bfloat16 arithmetic, float32 weights).  The softmax
         output is always float32.
+    mask_bits_dropout : bool, default=True
+        Dropout as :class:`~skfmnist.models._layers.MaskBitsDropout` (the
+        same drop probability, decided from 8 random bits per unit where the
+        rate is a multiple of 1/256, from 16 or 32 otherwise, instead of a
+        random float: cheaper, another random stream); False gives Keras'
+        own layer.
 
     Returns
     -------
@@ -284,10 +291,11 @@ def build_dense(
     dtype = _policy(compute_dtype)
     inputs = keras.Input(shape=tuple(input_shape), name="pixels")
     x = layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
+    dropout_layer = MaskBitsDropout if mask_bits_dropout else layers.Dropout
     for units in hidden_layer_sizes:
         x = layers.Dense(units, activation=activation, dtype=dtype)(x)
         if dropout:
-            x = layers.Dropout(dropout, dtype=dtype)(x)
+            x = dropout_layer(dropout, dtype=dtype)(x)
     outputs = _output_layer(x, n_classes)
     return keras.Model(inputs, outputs, name="dense")
 
