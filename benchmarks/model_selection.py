@@ -92,6 +92,8 @@ def run(config, seed=0):
     params = dict(config)
     name = params.pop("model")
     keras_dropout = params.pop("keras_dropout", False)
+    if keras_dropout and name not in ("dense", "deep_cnn"):
+        raise ValueError(f'"keras_dropout" applies to the dense network and the deep CNN, not {name!r}')
     pipe = make_model_pipeline(
         name, random_state=seed, early_stopping=True, validation_fraction=0.1, n_iter_no_change=10_000,
         callbacks=[keep_last_weights()], **params,

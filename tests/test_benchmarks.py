@@ -357,6 +357,8 @@ def test_model_selection_runs_and_renders(tmp_path):
     # the network's dropout layers, and Keras' own on request (the switch is not recorded as a setting)
     assert record["dropout_layer_"] == "MaskBitsDropout" and keras_record["dropout_layer_"] == "Dropout"
     assert "keras_dropout" not in keras_record
+    with pytest.raises(ValueError, match="keras_dropout.*'cnn'"):  # the CNN's builder has no such switch
+        selection.run({"model": "cnn", "epochs": 1, "keras_dropout": True})
     log = tmp_path / "sel.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "R.md"
