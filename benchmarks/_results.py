@@ -1,4 +1,5 @@
-"""Shared helpers of the benchmarks: RESULTS.md sections and Markdown tables.
+"""Shared helpers of the benchmarks: RESULTS.md sections, Markdown tables, and
+the one switch of a pipeline's network that is not an estimator parameter.
 
 Each benchmark script owns one section of ``benchmarks/RESULTS.md``, between
 ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` markers, and rewrites only
@@ -53,6 +54,19 @@ def header(command, settings):
         f"{kernels}", "",
         f"Settings: {settings}", "",
     ]
+
+
+def use_keras_dropout(pipe):
+    """Make ``pipe``'s network use Keras' own ``Dropout`` instead of ``MaskBitsDropout``; return it.
+
+    The builders' ``mask_bits_dropout`` switch is not an estimator parameter,
+    so it is set on this pipeline's classifier object only (a clone would
+    not keep it): for fits made here, to compare the two layers.
+    """
+    clf = pipe[-1]
+    network_params = clf._network_params
+    clf._network_params = lambda: {**network_params(), "mask_bits_dropout": False}
+    return pipe
 
 
 def table(rows, cols):

@@ -20,6 +20,7 @@ by side in one run (the machine is noisy: each timing is the best of
 # SPDX-License-Identifier: MIT
 
 import argparse
+import inspect
 import json
 import os
 import subprocess
@@ -31,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import command_line, header, table, write_section  # noqa: E402
+from _results import command_line, header, table, use_keras_dropout, write_section  # noqa: E402
 
 from skfmnist import fetch_fashion_mnist, make_model_pipeline  # noqa: E402
 from skfmnist.models._test_time import n_views  # noqa: E402
@@ -59,10 +60,10 @@ def _keras_model(name, n_train, epochs, n_classes=10):
     clf = _defaults(name)
     shape = (784,) if name == "dense" else (28, 28, 1)
     params = {**clf._network_params(), "compute_dtype": clf._resolved_compute_dtype()}
-    if name != "dense":  # plain Keras: Keras' own batch normalization; the fused kernel counts as skfmnist's speed
-        params["fused_batch_norm"] = False
-    if name != "cnn":  # and Keras' own dropout; the cheaper masks count as skfmnist's speed
-        params["mask_bits_dropout"] = False
+    # plain Keras: Keras' own batch normalization and dropout wherever the builder has the cheaper
+    # layers; the fused kernel and the cheaper masks count as skfmnist's speed
+    switches = inspect.signature(clf._builder).parameters.keys() & {"fused_batch_norm", "mask_bits_dropout"}
+    params.update(dict.fromkeys(switches, False))
     model = clf._builder(shape, n_classes, **params)
     steps = epochs * int(np.ceil(n_train / clf.batch_size))
     model = _builders.compile_classifier(
@@ -525,10 +526,7 @@ def bench_dtype(n_train, epochs, rounds=2):
 def _pipeline_with_dropout(name, keras_dropout, **params):
     """A default pipeline; with ``keras_dropout`` its network uses Keras' own dropout layer."""
     pipe = make_model_pipeline(name, **params)
-    if keras_dropout:  # the builder's switch, which is not an estimator parameter (not cloned: fitted here only)
-        network_params = pipe[-1]._network_params
-        pipe[-1]._network_params = lambda: {**network_params(), "mask_bits_dropout": False}
-    return pipe
+    return use_keras_dropout(pipe) if keras_dropout else pipe
 
 
 #: The networks with ``MaskBitsDropout`` layers, and which of the part's image counts each is fitted on.

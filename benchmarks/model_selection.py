@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import table, write_section  # noqa: E402
+from _results import table, use_keras_dropout, write_section  # noqa: E402
 
 #: The configurations compared, every deciding parameter spelled out so that
 #: they mean the same whatever the defaults are now.
@@ -88,19 +88,18 @@ def run(config, seed=0):
     from skfmnist import fetch_fashion_mnist, make_model_pipeline
     from skfmnist.utils import versions
 
-    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
     params = dict(config)
     name = params.pop("model")
     keras_dropout = params.pop("keras_dropout", False)
     if keras_dropout and name not in ("dense", "deep_cnn"):
         raise ValueError(f'"keras_dropout" applies to the dense network and the deep CNN, not {name!r}')
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
     pipe = make_model_pipeline(
         name, random_state=seed, early_stopping=True, validation_fraction=0.1, n_iter_no_change=10_000,
         callbacks=[keep_last_weights()], **params,
     )
-    if keras_dropout:  # the builder's switch, not an estimator parameter: Keras' own dropout layer
-        network_params = pipe[-1]._network_params
-        pipe[-1]._network_params = lambda: {**network_params(), "mask_bits_dropout": False}
+    if keras_dropout:
+        use_keras_dropout(pipe)
     start = time.perf_counter()
     pipe.fit(X, y)
     wall = time.perf_counter() - start
