@@ -334,6 +334,86 @@ def fresh_break_even_s(bound, not_in_fits_s, target=1.5):
     return target * max(not_in_fits_s, 0.0) / (1 - target / bound)
 
 
+def _grid_data(n_train):
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
+    return X[:n_train], y[:n_train]
+
+
+def _grid_search(name, epochs, X, y, n_jobs, backend):
+    """One ``GridSearchCV`` of ``GRIDS[name]`` on joblib's ``backend``: wall and work seconds, scores, workers."""
+    from joblib import parallel_config
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    search = GridSearchCV(
+        make_model_pipeline(name, epochs=epochs, random_state=0),
+        GRIDS[name],
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+        n_jobs=n_jobs,
+        refit=False,
+        scoring=_accuracy_and_worker,
+    )
+    start = time.perf_counter()
+    with parallel_config(backend=backend):
+        search.fit(X, y)
+    seconds = time.perf_counter() - start
+    res = search.cv_results_
+    return {
+        "seconds": seconds,
+        "work_s": 3 * float(np.sum(res["mean_fit_time"] + res["mean_score_time"])),
+        "mean_test_score": res["mean_test_accuracy"].round(4).tolist(),
+        "workers": sorted({int(w) for k in range(3) for w in res[f"split{k}_test_worker"]}),
+    }
+
+
+#: TensorFlow's pools for two fits at a time in threads of one process: one
+#: thread inside each operation, two operations (one per fit) at once.
+THREADS_1T_ENV = {"SKFMNIST_TF_THREADS": "1", "SKFMNIST_TF_INTER_THREADS": "2"}
+
+_THREADS_1T_CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import bench_speed
+print(json.dumps(bench_speed._threads_1t_child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
+"""
+
+
+def _threads_1t_child(name, epochs, n_train):
+    """In a process started with :data:`THREADS_1T_ENV`: the serial search, then the threaded one."""
+    import tensorflow as tf
+
+    from skfmnist.utils._tf import import_keras
+
+    import_keras()  # configures TensorFlow's pools from the environment
+    X, y = _grid_data(n_train)
+    return {
+        "intra": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter": tf.config.threading.get_inter_op_parallelism_threads(),
+        "serial": _grid_search(name, epochs, X, y, 1, "loky"),
+        "threads": _grid_search(name, epochs, X, y, 2, "threading"),
+    }
+
+
+def _threads_1t_searches(name, epochs, n_train):
+    """The serial and the threaded search in a fresh process with 1 intra-op and 2 inter-op threads.
+
+    TensorFlow reads its thread counts once per process, so the setting that
+    suits two concurrent fits (each operation on one thread, one operation of
+    each fit at a time) needs a process of its own, as a user's session
+    started with ``SKFMNIST_TF_THREADS=1 SKFMNIST_TF_INTER_THREADS=2`` would
+    be.  Only the searches are timed, not the process' start.  Raises if
+    TensorFlow did not take the setting.
+    """
+    env = {**os.environ, **THREADS_1T_ENV}
+    cmd = [sys.executable, "-c", _THREADS_1T_CHILD, str(Path(__file__).resolve().parent), name, str(epochs),
+           str(n_train)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout.splitlines()[-1])
+    if (out["intra"], out["inter"]) != (1, 2):
+        raise RuntimeError(f"asked for 1 intra-op and 2 inter-op threads, TensorFlow has {out['intra']} / "
+                           f"{out['inter']}")
+    return out
+
+
 def bench_grid(n_train, epochs):
     """GridSearchCV (4 candidates x 3 folds) with n_jobs=1 and n_jobs=2, per model.
 
@@ -363,45 +443,38 @@ def bench_grid(n_train, epochs):
     ``"threading"`` backend (``"threads"``): two fits at a time in this
     process, sharing its 2-thread TensorFlow pool, no worker to start; its
     scores must equal the serial ones exactly (same threads, and each fit
-    builds its network under :func:`skfmnist.utils._tf.fit_setup`).
+    builds its network under :func:`skfmnist.utils._tf.fit_setup`).  Then
+    (``"threads_1t"``) a fresh process with 1 intra-op and 2 inter-op
+    TensorFlow threads (:data:`THREADS_1T_ENV`) runs the serial search and the
+    threaded one (:func:`_threads_1t_searches`): two fits at a time without
+    each operation splitting itself over both cores; its threaded search is
+    compared with this process' serial one, and its own serial search shows
+    what the setting costs a single fit.
     """
-    from joblib import parallel_config
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-
-    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
-    X, y = X[:n_train], y[:n_train]
+    X, y = _grid_data(n_train)
     rows = []
     for name, grid in GRIDS.items():
         out = {"model": name, "epochs": epochs[name], "grid": {k.split("__")[1]: v for k, v in grid.items()}}
-        pipe = make_model_pipeline(name, epochs=epochs[name], random_state=0)
-        for n_jobs in (1, "threads", 2, "warm"):
+        for n_jobs in (1, "threads", "threads_1t", 2, "warm"):
+            if n_jobs == "threads_1t":  # a process of its own: TensorFlow's pools are set once, at its start
+                out[n_jobs] = _threads_1t_searches(name, epochs[name], n_train)
+                continue
             if n_jobs == 2:  # time a fresh pair, then leave no worker running: the search starts its own
-                out["start_up_s"], out["start_up_workers"] = _fresh_workers_start_up(pipe)
-            search = GridSearchCV(
-                pipe,
-                grid,
-                cv=StratifiedKFold(3, shuffle=True, random_state=0),
-                n_jobs=1 if n_jobs == 1 else 2,
-                refit=False,
-                scoring=_accuracy_and_worker,
-            )
+                out["start_up_s"], out["start_up_workers"] = _fresh_workers_start_up(
+                    make_model_pipeline(name, epochs=epochs[name], random_state=0)
+                )
             backend = "threading" if n_jobs == "threads" else "loky"
-            start = time.perf_counter()
-            with parallel_config(backend=backend):
-                search.fit(X, y)
-            res = search.cv_results_
-            workers = {int(w) for k in range(3) for w in res[f"split{k}_test_worker"]}
+            out[n_jobs] = _grid_search(name, epochs[name], X, y, 1 if n_jobs == 1 else 2, backend)
             seen = set(out[2]["workers"]) if n_jobs == "warm" else set()  # the warm search's inherited workers
-            out[n_jobs] = {
-                "seconds": time.perf_counter() - start,
-                "work_s": 3 * float(np.sum(res["mean_fit_time"] + res["mean_score_time"])),
-                "mean_test_score": res["mean_test_accuracy"].round(4).tolist(),
-                "workers": sorted(workers),
-                "started": len(workers - seen) if n_jobs in (2, "warm") else 0,  # processes first seen in this search
-            }
+            # processes first seen in this search
+            out[n_jobs]["started"] = len(set(out[n_jobs]["workers"]) - seen) if n_jobs in (2, "warm") else 0
         out["speedup"] = out[1]["seconds"] / out[2]["seconds"]
         out["threads_speedup"] = out[1]["seconds"] / out["threads"]["seconds"]
         out["threads_same_scores"] = out[1]["mean_test_score"] == out["threads"]["mean_test_score"]
+        t1 = out["threads_1t"]
+        out["threads_1t_speedup"] = out[1]["seconds"] / t1["threads"]["seconds"]
+        out["threads_1t_serial_ratio"] = t1["serial"]["seconds"] / out[1]["seconds"]
+        out["threads_1t_same_scores"] = t1["serial"]["mean_test_score"] == t1["threads"]["mean_test_score"]
         out["warm_speedup"] = out[1]["seconds"] / out["warm"]["seconds"]
         out["warm_not_in_fits_s"] = out["warm"]["seconds"] - out["warm"]["work_s"] / 2
         out["bound"] = 2 * out[1]["work_s"] / out[2]["work_s"]
@@ -942,7 +1015,14 @@ def render(results, command):
             "same search with n_jobs=2 on joblib's threading backend (`joblib.parallel_config(backend="
             '"threading")`), run right after the serial one: two fits at a time in this process, '
             "sharing its 2-thread TensorFlow pool (no oversubscription, no worker to start); its "
-            "scores equal the serial ones exactly where the fits are reproducible at all.",
+            "scores equal the serial ones exactly where the fits are reproducible at all. *Threads, 1 "
+            "intra-op thread* is the same threaded search in a fresh process started with "
+            + " ".join(f"`{k}={v}`" for k, v in THREADS_1T_ENV.items())
+            + " (TensorFlow reads its thread counts once per process): each operation on one thread, "
+            "one operation of each fit at a time; its speed-up is against the n_jobs=1 search above "
+            "(this process, 2 intra-op threads), and *its serial / n_jobs=1* is the same process' "
+            "serial search over that one: what the setting costs fits that run alone. Only the "
+            "searches are timed, not the process' start.",
             "",
             table(
                 [
@@ -955,6 +1035,7 @@ def render(results, command):
                         "w2": r[2]["work_s"],
                         "sw": r["warm"]["seconds"],
                         "st": r["threads"]["seconds"],
+                        "st1": r["threads_1t"]["threads"]["seconds"],
                         "started": f"{r[2]['started']} / {r['warm']['started']}",
                         "start_up": f"{r['start_up_s']:.1f}"
                         + ("" if len(r["start_up_workers"]) == 2 else f" ({len(r['start_up_workers'])} worker)"),
@@ -975,6 +1056,9 @@ def render(results, command):
                     ("serial s for 1.5x fresh", ("break_even", "{}")),
                     ("threads speed-up", ("threads_speedup", "**{:.2f}x**")),
                     ("threads n_jobs=2 s", ("st", "{:.1f}")),
+                    ("threads, 1 intra-op thread: speed-up", ("threads_1t_speedup", "**{:.2f}x**")),
+                    ("n_jobs=2 s", ("st1", "{:.1f}")),
+                    ("its serial / n_jobs=1", ("threads_1t_serial_ratio", "{:.2f}")),
                     ("warm speed-up", ("warm_speedup", "**{:.2f}x**")),
                     ("warm n_jobs=2 s", ("sw", "{:.1f}")),
                     ("warm not in fits s", ("warm_not_in_fits_s", "{:.1f}")),
@@ -989,7 +1073,9 @@ def render(results, command):
                 f"- {r['model']}: same mean test scores as serial: {r['same_scores']} "
                 f"(n_jobs=1: {r[1]['mean_test_score']}, n_jobs=2: {r[2]['mean_test_score']}, "
                 f"warm: {r['warm']['mean_test_score']}); threads' scores equal serial's: "
-                f"{r['threads_same_scores']} ({r['threads']['mean_test_score']})."
+                f"{r['threads_same_scores']} ({r['threads']['mean_test_score']}); with 1 intra-op thread, "
+                f"threaded scores equal that process' serial ones: {r['threads_1t_same_scores']} "
+                f"({r['threads_1t']['threads']['mean_test_score']})."
             )
         lines += [
             "",

@@ -50,6 +50,12 @@ def test_bench_speed_quick(tmp_path):
         assert row["threads"]["workers"] == [os.getpid()] and row["threads"]["work_s"] > 0
         assert row["threads_speedup"] == pytest.approx(row[1]["seconds"] / row["threads"]["seconds"])
         assert row["threads_same_scores"] is True, (row[1]["mean_test_score"], row["threads"]["mean_test_score"])
+        # the same searches in a process of their own with 1 intra-op and 2 inter-op threads
+        t1 = row["threads_1t"]
+        assert (t1["intra"], t1["inter"]) == (1, 2)
+        assert os.getpid() not in t1["threads"]["workers"] and t1["threads"]["workers"] == t1["serial"]["workers"]
+        assert row["threads_1t_speedup"] == pytest.approx(row[1]["seconds"] / t1["threads"]["seconds"])
+        assert row["threads_1t_same_scores"] is True, (t1["serial"], t1["threads"])
         assert row[1]["work_s"] > 0 and row[2]["work_s"] > 0 and row["warm"]["work_s"] > 0
         assert row["warm_speedup"] == pytest.approx(row[1]["seconds"] / row["warm"]["seconds"])
         assert row[1]["workers"] == [os.getpid()]  # n_jobs=1 scores in this process
