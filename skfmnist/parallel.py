@@ -36,6 +36,23 @@ start-up (Python, scikit-learn and TensorFlow imported in each new worker:
 which takes turns on the interpreter lock.  ``benchmarks/bench_speed.py --only
 grid`` measures both against the serial search.
 
+By default each TensorFlow operation splits itself over all cores, which
+suits one fit at a time; with two fits at once the two fits' operations then
+contend for the same threads.  A process that is to run ``n`` fits at a time
+in threads does better with one thread inside each operation and ``n``
+operations at once, set before TensorFlow starts (TensorFlow reads them once
+per process)::
+
+    SKFMNIST_TF_THREADS=1 SKFMNIST_TF_INTER_THREADS=2 python my_search.py
+
+On a 2-core Xeon (``benchmarks/RESULTS.md``, 2026-12-02, sixth session) that
+made a threaded search of the benchmark's dense grid 1.42x as fast as the
+serial search at the default threads (1.21x with the default threads, two runs)
+and the CNN grid's 1.36x (1.18-1.22x).  The cost: in such a process a fit
+that runs alone no longer uses both cores inside its operations; a serial
+CNN search took 1.11-1.13x as long (the dense network's 1.00x).
+The scores are those of that process' serial search, bit for bit.
+
 On a Dask cluster, ``joblib.parallel_backend("dask")`` works as it is.  Its
 one weakness is fault tolerance: it scatters every argument larger than
 1 kB (the data, each fold's index arrays) to a single worker, so when that
