@@ -406,7 +406,10 @@ def _threads_1t_searches(name, epochs, n_train):
     env = {**os.environ, **THREADS_1T_ENV}
     cmd = [sys.executable, "-c", _THREADS_1T_CHILD, str(Path(__file__).resolve().parent), name, str(epochs),
            str(n_train)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"the {name} searches with 1 intra-op thread failed (exit {done.returncode}):\n"
+                           + "\n".join(done.stderr.splitlines()[-20:]))
     out = json.loads(done.stdout.splitlines()[-1])
     if (out["intra"], out["inter"]) != (1, 2):
         raise RuntimeError(f"asked for 1 intra-op and 2 inter-op threads, TensorFlow has {out['intra']} / "
