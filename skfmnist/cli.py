@@ -111,7 +111,8 @@ def build_parser():
         "--threads",
         action="store_true",
         help="run the parallel fits in threads of this process (no worker to start, the serial scores exactly); "
-        "with no --n-jobs, one per core",
+        "with no --n-jobs, one per core. Searches run faster in threads with SKFMNIST_TF_THREADS=1 and "
+        "SKFMNIST_TF_INTER_THREADS=<n-jobs> set, fits that run alone (the refits) can be slower: see skfmnist.parallel",
     )
     cmp_.add_argument(
         "--dask-scheduler",
