@@ -1,5 +1,6 @@
 """Shared helpers of the benchmarks: RESULTS.md sections, Markdown tables, and
-the one switch of a pipeline's network that is not an estimator parameter.
+the dropout layers of a pipeline's network (the builders' ``mask_bits_dropout``
+switch is not an estimator parameter).
 
 Each benchmark script owns one section of ``benchmarks/RESULTS.md``, between
 ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` markers, and rewrites only
@@ -8,6 +9,7 @@ that section, so that running one benchmark keeps the others' figures.
 
 # SPDX-License-Identifier: MIT
 
+import inspect
 import os
 import re
 import shlex
@@ -62,11 +64,26 @@ def use_keras_dropout(pipe):
     The builders' ``mask_bits_dropout`` switch is not an estimator parameter,
     so it is set on this pipeline's classifier object only (a clone would
     not keep it): for fits made here, to compare the two layers.
+
+    Raises
+    ------
+    ValueError
+        If the network's builder has no such switch (it builds no ``MaskBitsDropout``).
     """
     clf = pipe[-1]
+    if "mask_bits_dropout" not in inspect.signature(clf._builder).parameters:
+        raise ValueError(f"{type(clf).__name__}'s network has no MaskBitsDropout to replace")
     network_params = clf._network_params
     clf._network_params = lambda: {**network_params(), "mask_bits_dropout": False}
     return pipe
+
+
+def dropout_layers(model):
+    """The Keras model's dropout layers (Keras' own and :class:`MaskBitsDropout`, a subclass)."""
+    from skfmnist.utils._tf import import_keras
+
+    keras = import_keras()
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
 
 
 def table(rows, cols):

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import command_line, header, table, use_keras_dropout, write_section  # noqa: E402
+from _results import command_line, dropout_layers, header, table, use_keras_dropout, write_section  # noqa: E402
 
 from skfmnist import fetch_fashion_mnist, make_model_pipeline  # noqa: E402
 from skfmnist.models._test_time import n_views  # noqa: E402
@@ -365,9 +365,17 @@ def _grid_search(name, epochs, X, y, n_jobs, backend):
     }
 
 
-#: TensorFlow's pools for two fits at a time in threads of one process: one
-#: thread inside each operation, two operations (one per fit) at once.
-THREADS_1T_ENV = {"SKFMNIST_TF_THREADS": "1", "SKFMNIST_TF_INTER_THREADS": "2"}
+#: TensorFlow's pools for two fits at a time in threads of one process, as
+#: (intra-op, inter-op) threads: one inside each operation, two operations (one per fit) at once.
+THREADS_1T = (1, 2)
+
+
+def _threads_1t_env():
+    """The environment that asks skfmnist for :data:`THREADS_1T` (read once, when TensorFlow starts)."""
+    from skfmnist.utils._tf import INTER_THREADS_ENV, THREADS_ENV
+
+    return {THREADS_ENV: str(THREADS_1T[0]), INTER_THREADS_ENV: str(THREADS_1T[1])}
+
 
 _THREADS_1T_CHILD = """
 import json, sys
@@ -378,7 +386,7 @@ print(json.dumps(bench_speed._threads_1t_child(sys.argv[2], int(sys.argv[3]), in
 
 
 def _threads_1t_child(name, epochs, n_train):
-    """In a process started with :data:`THREADS_1T_ENV`: the serial search, then the threaded one."""
+    """In a process started with :func:`_threads_1t_env`: the serial search, then the threaded one."""
     import tensorflow as tf
 
     from skfmnist.utils._tf import import_keras
@@ -403,7 +411,7 @@ def _threads_1t_searches(name, epochs, n_train):
     be.  Only the searches are timed, not the process' start.  Raises if
     TensorFlow did not take the setting.
     """
-    env = {**os.environ, **THREADS_1T_ENV}
+    env = {**os.environ, **_threads_1t_env()}
     cmd = [sys.executable, "-c", _THREADS_1T_CHILD, str(Path(__file__).resolve().parent), name, str(epochs),
            str(n_train)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -411,9 +419,9 @@ def _threads_1t_searches(name, epochs, n_train):
         raise RuntimeError(f"the {name} searches with 1 intra-op thread failed (exit {done.returncode}):\n"
                            + "\n".join(done.stderr.splitlines()[-20:]))
     out = json.loads(done.stdout.splitlines()[-1])
-    if (out["intra"], out["inter"]) != (1, 2):
-        raise RuntimeError(f"asked for 1 intra-op and 2 inter-op threads, TensorFlow has {out['intra']} / "
-                           f"{out['inter']}")
+    if (out["intra"], out["inter"]) != THREADS_1T:
+        raise RuntimeError(f"asked for {THREADS_1T[0]} intra-op and {THREADS_1T[1]} inter-op threads, "
+                           f"TensorFlow has {out['intra']} / {out['inter']}")
     return out
 
 
@@ -448,7 +456,7 @@ def bench_grid(n_train, epochs):
     scores must equal the serial ones exactly (same threads, and each fit
     builds its network under :func:`skfmnist.utils._tf.fit_setup`).  Then
     (``"threads_1t"``) a fresh process with 1 intra-op and 2 inter-op
-    TensorFlow threads (:data:`THREADS_1T_ENV`) runs the serial search and the
+    TensorFlow threads (:data:`THREADS_1T`) runs the serial search and the
     threaded one (:func:`_threads_1t_searches`): two fits at a time without
     each operation splitting itself over both cores; its threaded search is
     compared with this process' serial one, and its own serial search shows
@@ -629,11 +637,12 @@ def bench_dropout(n_images, epochs, rounds=2):
             for side, keras_dropout in sides.items():
                 pipe = _pipeline_with_dropout(name, keras_dropout, epochs=epochs, random_state=0)
                 pipe.fit(X[:n_train], y[:n_train])
-                layers = {type(layer).__name__ for layer in pipe[-1].model_.layers if "Dropout" in type(layer).__name__}
+                dropouts = dropout_layers(pipe[-1].model_)
+                layers = {type(layer).__name__ for layer in dropouts}
                 assert layers == {"Dropout" if keras_dropout else "MaskBitsDropout"}, layers
                 seconds[side] += list(np.diff(pipe[-1].history_["time"]))  # cumulative; epoch 1 dropped
         med = {side: float(np.median(v)) for side, v in seconds.items()}
-        rates = sorted({layer.rate for layer in pipe[-1].model_.layers if "Dropout" in type(layer).__name__})
+        rates = sorted({layer.rate for layer in dropouts})
         rows.append({
             "model": name,
             "n_train": n_train,
@@ -1020,7 +1029,7 @@ def render(results, command):
             "sharing its 2-thread TensorFlow pool (no oversubscription, no worker to start); its "
             "scores equal the serial ones exactly where the fits are reproducible at all. *Threads, 1 "
             "intra-op thread* is the same threaded search in a fresh process started with "
-            + " ".join(f"`{k}={v}`" for k, v in THREADS_1T_ENV.items())
+            + " ".join(f"`{k}={v}`" for k, v in _threads_1t_env().items())
             + " (TensorFlow reads its thread counts once per process): each operation on one thread, "
             "one operation of each fit at a time; its speed-up is against the n_jobs=1 search above "
             "(this process, 2 intra-op threads), and *its serial / n_jobs=1* is the same process' "

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import table, use_keras_dropout, write_section  # noqa: E402
+from _results import dropout_layers, table, use_keras_dropout, write_section  # noqa: E402
 
 #: The configurations compared, every deciding parameter spelled out so that
 #: they mean the same whatever the defaults are now.
@@ -91,15 +91,16 @@ def run(config, seed=0):
     params = dict(config)
     name = params.pop("model")
     keras_dropout = params.pop("keras_dropout", False)
-    if keras_dropout and name not in ("dense", "deep_cnn"):
-        raise ValueError(f'"keras_dropout" applies to the dense network and the deep CNN, not {name!r}')
-    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
     pipe = make_model_pipeline(
         name, random_state=seed, early_stopping=True, validation_fraction=0.1, n_iter_no_change=10_000,
         callbacks=[keep_last_weights()], **params,
     )
     if keras_dropout:
-        use_keras_dropout(pipe)
+        try:
+            use_keras_dropout(pipe)
+        except ValueError as exc:
+            raise ValueError(f'"keras_dropout" does not apply to {name!r}: {exc}') from None
+    X, y = fetch_fashion_mnist(subset="train", return_X_y=True)
     start = time.perf_counter()
     pipe.fit(X, y)
     wall = time.perf_counter() - start
@@ -119,10 +120,7 @@ def run(config, seed=0):
 
 def _dropout_layer(model):
     """``{"dropout_layer_": class name}`` of the network's dropout layers; empty without any."""
-    from skfmnist.utils._tf import import_keras
-
-    keras = import_keras()
-    names = sorted({type(layer).__name__ for layer in model.layers if isinstance(layer, keras.layers.Dropout)})
+    names = sorted({type(layer).__name__ for layer in dropout_layers(model)})
     return {"dropout_layer_": ", ".join(names)} if names else {}
 
 
