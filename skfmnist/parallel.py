@@ -45,12 +45,13 @@ per process)::
 
     SKFMNIST_TF_THREADS=1 SKFMNIST_TF_INTER_THREADS=2 python my_search.py
 
-On a 2-core Xeon (``benchmarks/RESULTS.md``, 2026-12-02, sixth session) that
-made a threaded search of the benchmark's dense grid 1.42x as fast as the
-serial search at the default threads (1.21x with the default threads, two runs)
-and the CNN grid's 1.36x (1.18-1.22x).  The cost: in such a process a fit
-that runs alone no longer uses both cores inside its operations; a serial
-CNN search took 1.11-1.13x as long (the dense network's 1.00x).
+On a 2-core Xeon (``benchmarks/RESULTS.md``, 2026-12-02, four runs over two
+sessions) that made a threaded search of the benchmark's dense grid 1.38-1.42x
+as fast as the serial search at the default threads (1.21-1.30x with the
+default threads) and the CNN grid's 1.34-1.37x (1.18-1.23x).  The cost: in
+such a process a fit that runs alone no longer uses both cores inside its
+operations; a serial CNN search took 1.11-1.19x as long (the dense network's
+1.00-1.07x).
 The scores are those of that process' serial search, bit for bit.
 
 On a Dask cluster, ``joblib.parallel_backend("dask")`` works as it is.  Its
