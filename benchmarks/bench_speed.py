@@ -387,11 +387,11 @@ print(json.dumps(bench_speed._threads_1t_child(sys.argv[2], int(sys.argv[3]), in
 
 def _threads_1t_child(name, epochs, n_train):
     """In a process started with :func:`_threads_1t_env`: the serial search, then the threaded one."""
-    import tensorflow as tf
-
     from skfmnist.utils._tf import import_keras
 
-    import_keras()  # configures TensorFlow's pools from the environment
+    import_keras()  # before TensorFlow's import: its kernels and pools as skfmnist sets them from the environment
+    import tensorflow as tf
+
     X, y = _grid_data(n_train)
     return {
         "intra": tf.config.threading.get_intra_op_parallelism_threads(),
