@@ -50,10 +50,9 @@ sessions) that made a threaded search of the benchmark's dense grid 1.38-1.42x
 as fast as the serial search at the default threads (1.21-1.30x with the
 default threads) and the CNN grid's 1.34-1.37x (1.18-1.23x); the same grid
 on all 60,000 training images 1.51-1.55x and 1.14-1.24x (2026-12-03, two
-runs).  The cost: in
-such a process a fit that runs alone no longer uses both cores inside its
-operations; a serial CNN search took 1.11-1.31x as long (the dense network's
-0.98-1.07x).
+runs).  The cost: in such a process a fit that runs alone no longer uses
+both cores inside its operations; a serial CNN search took 1.11-1.31x as
+long (the dense network's 0.98-1.07x).
 The scores are those of that process' serial search, bit for bit.
 
 On a Dask cluster, ``joblib.parallel_backend("dask")`` works as it is.  Its
