@@ -2,35 +2,17 @@
 
 Importing :mod:`skfmnist` is cheap: TensorFlow is only imported when a Keras
 model is built or loaded.  Public names are resolved lazily (PEP 562), as in
-scikit-learn's own ``__init__``.
+scikit-learn's own ``__init__``, from :mod:`skfmnist._registry`.
 """
 
 # SPDX-License-Identifier: MIT
 
 import importlib
 
+from ._registry import ESTIMATORS, FUNCTIONS
 from ._version import __version__
 
-# public name -> submodule that defines it
-_LAZY = {
-    "fetch_fashion_mnist": "skfmnist.datasets",
-    "get_data_home": "skfmnist.datasets",
-    "load_idx": "skfmnist.datasets",
-    "PixelScaler": "skfmnist.preprocessing",
-    "ImageReshaper": "skfmnist.preprocessing",
-    "DenseClassifier": "skfmnist.models",
-    "CNNClassifier": "skfmnist.models",
-    "DeepCNNClassifier": "skfmnist.models",
-    "make_model_pipeline": "skfmnist.pipeline",
-    "MODEL_NAMES": "skfmnist.pipeline",
-    "compare_models": "skfmnist.evaluation",
-    "ComparisonResult": "skfmnist.evaluation",
-    "mcnemar_test": "skfmnist.evaluation",
-    "save": "skfmnist.persistence",
-    "load": "skfmnist.persistence",
-    "show_versions": "skfmnist.utils",
-    "all_estimators": "skfmnist.utils.discovery",
-}
+_LAZY = {**{name: module for name, (module, _) in ESTIMATORS.items()}, **FUNCTIONS}
 
 __all__ = ["__version__", *_LAZY]
 

@@ -6,12 +6,59 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
+import threading
 from pathlib import Path
 
 from ._version import __version__
 
 __all__ = ["main", "build_parser"]
+
+#: Native log lines of TensorFlow and its libraries that tell a user of the command nothing: absl's
+#: information, warning and error lines (the oneDNN notice, CUDA probes on a machine without a GPU), the line
+#: before absl starts, and the CPU-feature notice's second line.  Fatal lines (F...) are kept.
+_NATIVE_NOISE = re.compile(
+    r"^(?:[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::InitializeLog"
+    r"|To enable the following instructions: .* rebuild TensorFlow)"
+)
+
+
+@contextlib.contextmanager
+def _without_native_noise():
+    """Keep TensorFlow's native start-up messages out of standard error, in this process and its children.
+
+    Python's own output (progress, warnings, errors) goes to standard error as
+    before; what native libraries write to file descriptor 2 (and what worker
+    processes started meanwhile write there) passes through a filter that
+    drops the lines of :data:`_NATIVE_NOISE`.
+    """
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
+                           errors="backslashreplace")
+
+    def pump():
+        with os.fdopen(read_end, "rb") as lines, os.fdopen(os.dup(terminal), "wb", buffering=0) as out:
+            for line in lines:
+                if not _NATIVE_NOISE.match(line.decode("utf-8", "replace")):
+                    out.write(line)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = python_stderr
+        os.dup2(terminal, 2)  # the pipe's last writer here closes: the filter reads to its end
+        os.close(terminal)
+        thread.join(timeout=5)
 
 _QUICK = {"train_size": 5000, "test_size": 2000, "epochs": 3, "cv": 2}
 
@@ -49,13 +96,13 @@ def _cv_folds(text):
 
 
 def _model_list(text):
-    from .pipeline import MODEL_NAMES
+    from ._registry import MODELS
 
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in MODEL_NAMES]
+    unknown = [n for n in names if n not in MODELS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown model name(s) {', '.join(unknown) or repr(text)}; choose from {', '.join(MODEL_NAMES)}"
+            f"unknown model name(s) {', '.join(unknown) or repr(text)}; choose from {', '.join(MODELS)}"
         )
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"a model is named twice in {text!r}")
@@ -73,12 +120,27 @@ def build_parser():
 
     cmp_ = sub.add_parser(
         "compare",
-        help="compare models on Fashion-MNIST and write a report",
+        help="compare models on Fashion-MNIST (or other images) and write a report",
         description=(
             "Fit each model on the training data (tuned by stratified grid search with --search or "
             "--grid), evaluate it once on the test set, test every pair of models for a significant "
             "difference, and write a report directory."
         ),
+    )
+    data = cmp_.add_mutually_exclusive_group()
+    data.add_argument(
+        "--dataset", choices=("fashion-mnist", "digits"), default="fashion-mnist",
+        help="fashion-mnist (default), or scikit-learn's 8x8 digits (no download; 75%% / 25%% stratified split)",
+    )
+    data.add_argument(
+        "--data", type=Path, default=None, metavar="FILE.npz",
+        help="your own arrays: a NumPy .npz file with X_train, y_train, X_test, y_test (images as rows or "
+        "channels-last batches) and optionally class_names",
+    )
+    cmp_.add_argument(
+        "--horizontal-flip", action=argparse.BooleanOptionalAction, default=None,
+        help="train the CNNs on mirror images too where they augment (default: on, off for digits, whose "
+        "classes mirroring changes)",
     )
     cmp_.add_argument(
         "--models", type=_model_list, default=None, help="comma-separated: dense,cnn,deep_cnn (default: all)"
@@ -140,11 +202,17 @@ def build_parser():
     )
     cmp_.add_argument("--no-progress", action="store_true", help="no progress output")
     cmp_.add_argument(
+        "--verbose", action="store_true", help="also show TensorFlow's native start-up and log messages"
+    )
+    cmp_.add_argument(
         "--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)"
     )
     cmp_.set_defaults(subparser=cmp_)
 
-    sub.add_parser("versions", help="print the versions of skfmnist, its dependencies and the machine")
+    versions = sub.add_parser("versions", help="print the versions of skfmnist, its dependencies and the machine")
+    versions.add_argument(
+        "--verbose", action="store_true", help="also show TensorFlow's native start-up and log messages"
+    )
     fetch = sub.add_parser("fetch", help="download (if missing) and verify the Fashion-MNIST files")
     fetch.add_argument(
         "--data-home", type=Path, default=None, help="folder holding the four .gz files (overrides $SKFMNIST_DATA)"
@@ -185,51 +253,77 @@ def _stratified(X, y, size, seed, parser, what):
         if size is not None and size > len(y):
             parser.error(f"--{what}-size {size} is larger than the {len(y)} images available")
         return X, y
-    if size < 10 * 2:
-        parser.error(f"--{what}-size must be at least 20 (2 images of each of the 10 classes)")
+    n_classes = len(set(y.tolist()))
+    if size < 2 * n_classes:
+        parser.error(f"--{what}-size must be at least {2 * n_classes} (2 images of each of the {n_classes} classes)")
     from sklearn.model_selection import train_test_split
 
     X, _, y, _ = train_test_split(X, y, train_size=size, stratify=y, random_state=seed)
     return X, y
 
 
-def _compare(args, parser):
-    from .pipeline import DEFAULT_PARAM_GRIDS, MODEL_NAMES
+def _load_data(args, parser):
+    """``(X_train, y_train, X_test, y_test, class_names, image_shape, max_value, metadata)`` of the chosen data."""
+    from . import datasets
 
-    if args.quick:
-        for key, value in _QUICK.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
+    if args.data is not None:
+        try:
+            bunch = datasets.load_arrays(args.data)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--data: {exc}")
+        meta = {"dataset": "arrays", "data_file": str(args.data)}
+        return (bunch.X_train, bunch.y_train, bunch.X_test, bunch.y_test, bunch.class_names, bunch.image_shape,
+                bunch.max_value, meta)
+    if args.dataset == "digits":
+        bunch = datasets.load_digits_images(random_state=args.random_state)
+        return (bunch.X_train, bunch.y_train, bunch.X_test, bunch.y_test, bunch.class_names, bunch.image_shape,
+                bunch.max_value, {"dataset": "digits"})
+    if args.data_home is not None:
+        os.environ["SKFMNIST_DATA"] = str(args.data_home)
+    X_train, y_train = datasets.fetch_fashion_mnist(subset="train", return_X_y=True)
+    X_test, y_test = datasets.fetch_fashion_mnist(subset="test", return_X_y=True)
+    meta = {"dataset": "fashion-mnist",
+            "data_files_sha256": {m.filename: m.sha256 for m in datasets.FILES.values()}}
+    return X_train, y_train, X_test, y_test, list(datasets.CLASS_NAMES), (28, 28, 1), 255.0, meta
+
+
+def _compare(args, parser):
+    from ._registry import MODELS
+
     if args.threads and args.dask_scheduler:
         parser.error("--threads and --dask-scheduler exclude each other: Dask chooses its workers' threads")
-    models = args.models or list(MODEL_NAMES)
+    models = args.models or list(MODELS)
     grids = None
     if args.search:
-        grids = {m: DEFAULT_PARAM_GRIDS[m] for m in models}
+        grids = {m: MODELS[m][1] for m in models}
     elif args.grid is not None:
         grids = _load_grid_file(args.grid, parser)
         unknown = set(grids) - set(models)
         if unknown:
             parser.error(f"--grid names models that are not compared: {', '.join(sorted(unknown))}")
-    cv = args.cv if args.cv is not None else (3 if grids else 0)
     if args.out.exists() and not args.overwrite:
         parser.error(f"--out {args.out} already exists; pass --overwrite or choose another folder")
 
-    if args.data_home is not None:
-        os.environ["SKFMNIST_DATA"] = str(args.data_home)
-    from .datasets import CLASS_NAMES, fetch_fashion_mnist
-    from .evaluation import compare_models
-    from .pipeline import make_model_pipeline
-
-    X_train, y_train = fetch_fashion_mnist(subset="train", return_X_y=True)
-    X_test, y_test = fetch_fashion_mnist(subset="test", return_X_y=True)
+    X_train, y_train, X_test, y_test, class_names, image_shape, max_value, data_meta = _load_data(args, parser)
+    if args.quick:
+        for key, value in _QUICK.items():
+            if getattr(args, key) is None:
+                available = {"train_size": len(y_train), "test_size": len(y_test)}.get(key)
+                setattr(args, key, value if available is None else min(value, available))
+    cv = args.cv if args.cv is not None else (3 if grids else 0)
     X_train, y_train = _stratified(X_train, y_train, args.train_size, args.random_state, parser, "train")
     X_test, y_test = _stratified(X_test, y_test, args.test_size, args.random_state, parser, "test")
 
+    from .evaluation import compare_models
+    from .pipeline import make_model_pipeline
+
+    flip = args.horizontal_flip if args.horizontal_flip is not None else data_meta["dataset"] != "digits"
     progress = not args.no_progress
     pipelines = {}
     for name in models:
         params = {"random_state": args.random_state, "early_stopping": args.early_stopping}
+        if name != "dense":
+            params["horizontal_flip"] = flip
         if args.epochs is not None:
             params["epochs"] = args.epochs
         if args.max_fit_time is not None:
@@ -238,7 +332,7 @@ def _compare(args, parser):
             from .models._callbacks import EpochProgress
 
             params["callbacks"] = [EpochProgress(name)]
-        pipelines[name] = make_model_pipeline(name, **params)
+        pipelines[name] = make_model_pipeline(name, image_shape=image_shape, max_value=max_value, **params)
     if grids:
         for model, grid in grids.items():
             try:
@@ -248,17 +342,8 @@ def _compare(args, parser):
 
     def run(n_jobs):
         return compare_models(
-            pipelines,
-            X_train,
-            y_train,
-            X_test,
-            y_test,
-            param_grids=grids,
-            cv=cv,
-            n_jobs=n_jobs,
-            random_state=args.random_state,
-            class_names=list(CLASS_NAMES),
-            progress=progress,
+            pipelines, X_train, y_train, X_test, y_test, param_grids=grids, cv=cv, n_jobs=n_jobs,
+            random_state=args.random_state, class_names=class_names, progress=progress,
         )
 
     with contextlib.ExitStack() as stack:
@@ -281,9 +366,7 @@ def _compare(args, parser):
             backend, n_jobs = ("loky" if args.n_jobs not in (None, 1) else None), args.n_jobs
         result = run(n_jobs)
     result.metadata["parallel"] = {"backend": backend, "n_jobs": n_jobs}
-    from .datasets import FILES
-
-    result.metadata["data_files_sha256"] = {m.filename: m.sha256 for m in FILES.values()}
+    result.metadata.update(data_meta)
     out = result.save(args.out, overwrite=args.overwrite)
     print(result.table[["test_accuracy", "macro_f1", "cv_mean", "fit_seconds"]].to_string())
     for line in result.conclusions():
@@ -299,11 +382,6 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command == "versions":
-        from .utils import show_versions
-
-        show_versions()
-        return 0
     if args.command == "fetch":
         if args.data_home is not None:
             os.environ["SKFMNIST_DATA"] = str(args.data_home)
@@ -312,11 +390,18 @@ def main(argv=None):
         bunch = fetch_fashion_mnist(subset="all")
         print(f"Fashion-MNIST verified: {bunch.data.shape[0]} images")
         return 0
-    try:
-        return _compare(args, args.subparser)
-    except KeyboardInterrupt:
-        print("Interrupted: no report was written.", file=sys.stderr)
-        return 130
+    quiet = contextlib.nullcontext() if args.verbose else _without_native_noise()
+    with quiet:
+        if args.command == "versions":
+            from .utils import show_versions
+
+            show_versions()
+            return 0
+        try:
+            return _compare(args, args.subparser)
+        except KeyboardInterrupt:
+            print("Interrupted: no report was written.", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,5 +30,5 @@ class PerformanceWarning(UserWarning):
 
     Issued when TensorFlow was imported before skfmnist and so did not get
     skfmnist's setting ``TF_ENABLE_ONEDNN_OPTS=1`` on a CPU where its own
-    default leaves oneDNN's kernels off (see :mod:`skfmnist.utils._tf`).
+    default leaves oneDNN's kernels off (see :mod:`skfmnist.utils._env`).
     """

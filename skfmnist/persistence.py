@@ -9,7 +9,6 @@ execute arbitrary code and must only be loaded from trusted sources.
 
 # SPDX-License-Identifier: MIT
 
-import importlib
 import json
 import os
 import tempfile
@@ -19,23 +18,17 @@ from pathlib import Path
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from ._registry import ESTIMATORS, estimator_class
 from ._version import __version__
 from .exceptions import ModelFileError
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
 FORMAT = "skfmnist-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
-_CLASSES = {
-    "PixelScaler": "skfmnist.preprocessing",
-    "ImageReshaper": "skfmnist.preprocessing",
-    "DenseClassifier": "skfmnist.models",
-    "CNNClassifier": "skfmnist.models",
-    "DeepCNNClassifier": "skfmnist.models",
-}
-_FITTED = ("n_features_in_", "mean_", "scale_", "image_shape_", "input_shape_", "history_",
-           "n_epochs_", "best_epoch_", "n_trainable_params_", "compute_dtype_")
+_FITTED = ("n_features_in_", "feature_names_in_", "mean_", "scale_", "image_shape_", "input_shape_", "history_",
+           "n_epochs_", "best_epoch_", "n_trainable_params_", "compute_dtype_", "_optimizer_is_ours")
 
 
 def _encode(value):
@@ -69,7 +62,7 @@ def _decode(value):
 
 def _describe(name, step):
     cls = type(step).__name__
-    if cls not in _CLASSES or type(step).__module__.split(".")[0] != "skfmnist":
+    if cls not in ESTIMATORS or type(step).__module__.split(".")[0] != "skfmnist":
         raise TypeError(
             f"skfmnist.save stores skfmnist estimators and pipelines of them only; step "
             f"{name!r} is a {type(step).__module__}.{cls}. Use joblib for other objects "
@@ -79,6 +72,9 @@ def _describe(name, step):
     for key, value in step.get_params(deep=False).items():
         if key == "callbacks":
             params[key] = None  # Keras callbacks are code; they are not stored
+            continue
+        if key == "model":
+            params[key] = None  # the builder is code: the file holds the network it built, not the builder
             continue
         try:
             params[key] = _encode(value)
@@ -93,11 +89,32 @@ def _describe(name, step):
     return {"name": name, "class": cls, "params": params, "fitted": fitted}
 
 
+def _check_serializable(model):
+    """Raise a ModelFileError naming a layer whose class Keras could not load in safe mode."""
+    import keras
+
+    stack = list(model.layers)
+    while stack:
+        layer = stack.pop()
+        stack.extend(getattr(layer, "layers", []))
+        cls = type(layer)
+        if cls.__module__.split(".")[0] != "keras" and ">" not in keras.saving.get_registered_name(cls):
+            raise ModelFileError(
+                f"Layer {layer.name!r} is of class {cls.__module__}.{cls.__qualname__}, which is not registered "
+                "for Keras serialization, so the saved network could not be loaded. Decorate the class with "
+                "@keras.saving.register_keras_serializable(package='...') and import it before "
+                "skfmnist.load (or keep the model with joblib, trusting the file)."
+            )
+
+
 def save(estimator, path):
     """Save a fitted skfmnist pipeline (or estimator) to a ``.skfmnist`` file.
 
     The file is written to a temporary name and renamed into place, so an
-    interrupted save never leaves a damaged file under ``path``.
+    interrupted save never leaves a damaged file under ``path``.  A
+    :class:`~skfmnist.KerasClassifier`'s network is saved; its ``model``
+    builder is code and is not: the loaded classifier predicts, and needs
+    ``model`` set again to be refitted.
 
     Parameters
     ----------
@@ -112,7 +129,7 @@ def save(estimator, path):
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from .utils._tf import import_keras
+    from .utils._keras import import_keras
 
     path = Path(path)
     steps = estimator.steps if isinstance(estimator, Pipeline) else [(None, estimator)]
@@ -130,8 +147,9 @@ def save(estimator, path):
     try:
         with tempfile.TemporaryDirectory() as work, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for i, (_, step) in enumerate(steps):
-                if hasattr(step, "keras_classifier_"):
+                if hasattr(step, "model_"):
                     manifest["keras_version"] = import_keras().__version__
+                    _check_serializable(step.model_)
                     model_file = os.path.join(work, f"step{i}.keras")
                     step.model_.save(model_file)
                     zf.write(model_file, f"step{i}.keras")
@@ -146,20 +164,17 @@ def save(estimator, path):
 
 
 def _restore(spec, zf, work):
-    if spec.get("class") not in _CLASSES:
+    if spec.get("class") not in ESTIMATORS:
         raise ModelFileError(f"unknown estimator class {spec.get('class')!r} in the model file")
-    cls = getattr(importlib.import_module(_CLASSES[spec["class"]]), spec["class"])
-    step = cls(**_decode(spec["params"]))
+    step = estimator_class(spec["class"])(**_decode(spec["params"]))
     for key, value in _decode(spec["fitted"]).items():
         setattr(step, key, value)
     if "keras_model" in spec:
-        from .models import _scikeras
-        from .utils._tf import import_keras
+        from .utils._keras import import_keras
 
         keras = import_keras()
         model_path = zf.extract(spec["keras_model"], work)
-        model = keras.saving.load_model(model_path, safe_mode=True)
-        step.keras_classifier_ = _scikeras.wrap_fitted_model(model, step._predict_batch_size)
+        step.model_ = keras.saving.load_model(model_path, safe_mode=True)
     return step
 
 
@@ -194,11 +209,13 @@ def load(path):
             if manifest.get("format") != FORMAT:
                 raise ModelFileError(f"{path} is not a skfmnist model file.")
             version = manifest.get("format_version")
-            if not isinstance(version, int) or version > FORMAT_VERSION:
+            if not isinstance(version, int) or version != FORMAT_VERSION:
+                newer = isinstance(version, int) and version > FORMAT_VERSION
                 raise ModelFileError(
                     f"{path} was written by skfmnist {manifest.get('skfmnist_version')} in model-file "
-                    f"format {version}; this skfmnist ({__version__}) reads format {FORMAT_VERSION} and "
-                    "older. Upgrade skfmnist to load it."
+                    f"format {version}; this skfmnist ({__version__}) reads format {FORMAT_VERSION}. "
+                    + ("Upgrade skfmnist to load it." if newer else "Fit the model again and save it with this "
+                       "skfmnist (its networks are built from other layers).")
                 )
             steps = [(spec["name"], _restore(spec, zf, work)) for spec in manifest["steps"]]
     except ModelFileError:

@@ -1,65 +1,52 @@
-"""Pipeline factories: pixel scaling, reshaping and a Keras classifier."""
+"""make_model_pipeline: pixel scaling, reshaping to images, and a preset classifier."""
 
 # SPDX-License-Identifier: MIT
 
-import importlib
-
 from sklearn.pipeline import Pipeline
 
+from ._registry import MODELS, estimator_class
 from .preprocessing import ImageReshaper, PixelScaler
 
 __all__ = ["DEFAULT_PARAM_GRIDS", "MODEL_NAMES", "make_model_pipeline"]
 
-#: Model name -> classifier class (imported lazily: building one imports TensorFlow).
-_CLASSIFIERS = {
-    "dense": "DenseClassifier",
-    "cnn": "CNNClassifier",
-    "deep_cnn": "DeepCNNClassifier",
-}
-
 #: The names :func:`make_model_pipeline` accepts.
-MODEL_NAMES = tuple(_CLASSIFIERS)
+MODEL_NAMES = tuple(MODELS)
 
-#: Documented default grids (``skfmnist compare --search``): each has four
-#: candidates, the ones that most change these networks' accuracy.
-DEFAULT_PARAM_GRIDS = {
-    "dense": {
-        "clf__hidden_layer_sizes": [(256, 128), (512, 256)],
-        "clf__dropout": [0.2, 0.4],
-    },
-    "cnn": {
-        "clf__filters": [(32, 64), (64, 128)],
-        "clf__dropout": [0.3, 0.5],
-    },
-    "deep_cnn": {
-        "clf__learning_rate": [1e-3, 3e-3],
-        "clf__dense_units": [128, 256],
-    },
-}
+#: The grid of each model for ``skfmnist compare --search``.
+DEFAULT_PARAM_GRIDS = {name: grid for name, (_, grid) in MODELS.items()}
 
 
-def make_model_pipeline(name, *, image_shape=(28, 28, 1), **classifier_params):
-    """Make a Fashion-MNIST pipeline: scale pixels, reshape to images, classify.
+def make_model_pipeline(name, *, image_shape=None, max_value=255.0, **classifier_params):
+    """Make an image-classification pipeline: scale pixels, reshape to images, classify.
 
-    ``Pipeline([("scale", PixelScaler()), ("reshape", ImageReshaper(image_shape)),
-    ("clf", <classifier>)])``.  The image shape is pinned, so a wrong number of
-    pixels per row is a clear error rather than a silently reinterpreted image.
-    The dense network flattens the images again.
+    ``Pipeline([("scale", PixelScaler(max_value=max_value)),
+    ("reshape", ImageReshaper(image_shape)), ("clf", <classifier>)])``.
 
     Parameters
     ----------
     name : {"dense", "cnn", "deep_cnn"}
         Which classifier: :class:`~skfmnist.DenseClassifier`,
         :class:`~skfmnist.CNNClassifier` or :class:`~skfmnist.DeepCNNClassifier`.
-    image_shape : tuple of int, default=(28, 28, 1)
-        Shape of one image.
+    image_shape : tuple of int, default=None
+        ``(height, width[, channels])`` of one image given as a flat row;
+        None infers it from the row length in ``fit``
+        (:func:`~skfmnist.preprocessing.infer_image_shape`: 784 values are
+        28 x 28 x 1).  Image batches bring their own shape.
+    max_value : float, default=255.0
+        Largest possible pixel value (:class:`~skfmnist.PixelScaler`): 255
+        for 8-bit images, 16 for scikit-learn's digits, 1.0 for images
+        already in ``[0, 1]``.
     **classifier_params : dict
         Parameters of the classifier (e.g. ``epochs=5, random_state=0``).
 
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
-        Unfitted pipeline; its classifier parameters are ``clf__<name>``.
+        Unfitted; the classifier's parameters are ``clf__<name>``.  With
+        metadata routing on (``sklearn.set_config(enable_metadata_routing=True)``),
+        validation data passed as ``fit(X, y, X_val=..., y_val=...)`` is
+        scaled and reshaped like ``X`` (``transform_input``) once the
+        classifier asks for it: ``pipe[-1].set_fit_request(X_val=True, y_val=True)``.
 
     Examples
     --------
@@ -70,18 +57,15 @@ def make_model_pipeline(name, *, image_shape=(28, 28, 1), **classifier_params):
     >>> pipe.get_params()["clf__epochs"]
     2
     """
-    if name not in _CLASSIFIERS:
-        raise ValueError(
-            f"Unknown model name {name!r}; choose one of {', '.join(MODEL_NAMES)}."
-        )
-    models = importlib.import_module("skfmnist.models")
-    classifier = getattr(models, _CLASSIFIERS[name])
-    if name != "dense":
-        classifier_params.setdefault("image_shape", image_shape)
-    return Pipeline(
-        [
-            ("scale", PixelScaler()),
-            ("reshape", ImageReshaper(image_shape=image_shape)),
-            ("clf", classifier(**classifier_params)),
-        ]
-    )
+    if name not in MODELS:
+        raise ValueError(f"Unknown model name {name!r}; choose one of {', '.join(MODEL_NAMES)}.")
+    from sklearn import get_config
+
+    classifier = estimator_class(MODELS[name][0])
+    steps = [
+        ("scale", PixelScaler(max_value=max_value)),
+        ("reshape", ImageReshaper(image_shape=image_shape)),
+        ("clf", classifier(**classifier_params)),
+    ]
+    routing = get_config().get("enable_metadata_routing", False)
+    return Pipeline(steps, transform_input=["X_val"] if routing else None)

@@ -11,12 +11,13 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..exceptions import DataIntegrityError, DataNotFoundError
+from ..utils._env import DATA_ENV
 from ._base import DEFAULT_TIMEOUT, RemoteFileMetadata, fetch_remote, get_data_home, load_idx, verify_file
 
 __all__ = ["fetch_fashion_mnist", "CLASS_NAMES", "FILES", "ENV_VAR"]
 
 #: Environment variable naming a folder that holds the four files directly.
-ENV_VAR = "SKFMNIST_DATA"
+ENV_VAR = DATA_ENV
 
 _MIRRORS = (
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",

@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: MIT
 
+import dataclasses
 import hashlib
 import itertools
 import time
@@ -29,20 +30,12 @@ def _array_sha256(*arrays):
     return h.hexdigest()
 
 
-def _default_models():
+def _as_model_dict(models):
     from ..pipeline import MODEL_NAMES, make_model_pipeline
 
-    return {name: make_model_pipeline(name) for name in MODEL_NAMES}
-
-
-def _as_model_dict(models):
-    from ..pipeline import make_model_pipeline
-
-    if models is None:
-        return _default_models()
     if isinstance(models, dict):
         return dict(models)
-    return {name: make_model_pipeline(name) for name in models}
+    return {name: make_model_pipeline(name) for name in (MODEL_NAMES if models is None else models)}
 
 
 def _seed_everything(estimator, random_state):
@@ -54,6 +47,17 @@ def _classifier(pipe):
     return pipe[-1] if hasattr(pipe, "steps") else pipe
 
 
+def _image_shape(estimators):
+    """``(height, width, channels)`` of the images a fitted pipeline took, for the figures; None for rows."""
+    for estimator in estimators:
+        for step in estimator.steps if hasattr(estimator, "steps") else [estimator]:
+            shape = getattr(step, "image_shape_", None) or getattr(step, "input_shape_", None)
+            if shape is not None and len(shape) == 3:
+                return tuple(int(d) for d in shape)
+    return None
+
+
+@dataclasses.dataclass(repr=False)
 class ComparisonResult:
     """Everything :func:`compare_models` found, ready to inspect or save.
 
@@ -79,10 +83,14 @@ class ComparisonResult:
         Per-epoch training history of each model.
     cv_scores : dict of str to ndarray or None
         Fold scores of the chosen parameters.
-    predictions, probabilities : dict of str to ndarray
-        Test-set predictions and probabilities.
-    X_test, y_test : ndarray
-        The test data (for the figures).
+    predictions : dict of str to ndarray
+        Test-set predictions.
+    probabilities : dict of str to ndarray
+        Test-set class probabilities.
+    X_test : ndarray
+        The test images (for the figures).
+    y_test : ndarray
+        The test labels.
     class_names : list of str or None
         Names of the classes, in label order.
     display_labels : dict of str to list of str
@@ -91,9 +99,21 @@ class ComparisonResult:
         Random state, data checksums and sizes, CV settings.
     """
 
-    def __init__(self, **fields):
-        for key, value in fields.items():
-            setattr(self, key, value)
+    table: pd.DataFrame
+    pairwise: pd.DataFrame
+    estimators: dict
+    reports: dict
+    report_dicts: dict
+    confusion_matrices: dict
+    histories: dict
+    cv_scores: dict
+    predictions: dict
+    probabilities: dict
+    X_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list
+    display_labels: dict
+    metadata: dict
 
     @property
     def best_model(self):
@@ -296,6 +316,7 @@ def compare_models(
         "train_sha256": _array_sha256(X_train, y_train),
         "test_sha256": _array_sha256(X_test, y_test),
         "param_grids": {k: {p: [repr(v) for v in vals] for p, vals in g.items()} for k, g in param_grids.items()},
+        "image_shape": _image_shape(fitted.values()),
     }
     return ComparisonResult(
         table=table,

@@ -100,9 +100,11 @@ def _figures(result, folder):
     figures = []
     names = result.class_names
     images = np.asarray(result.X_test)
-    if images.ndim == 2:
-        side = int(np.sqrt(images.shape[1]))
-        images = images.reshape(len(images), side, -1) if side * side == images.shape[1] else images
+    shape = result.metadata.get("image_shape")
+    if images.ndim == 2 and shape:
+        images = images.reshape(len(images), *shape)
+    if images.dtype.kind == "f" and images.size and images.max() > 1:  # matplotlib shows floats in [0, 1]
+        images = images / images.max()
     for model in result.table.index:
         cm = result.confusion_matrices[model]
         fig, ax = plt.subplots(figsize=(8, 7))

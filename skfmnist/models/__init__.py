@@ -1,12 +1,20 @@
-"""Keras classifiers with scikit-learn's estimator contract.
+"""Keras classifiers with scikit-learn's estimator contract: your own network, or a preset.
 
 Importing this subpackage imports TensorFlow.
 """
 
 # SPDX-License-Identifier: MIT
 
-from ._base import BaseKerasClassifier
-from ._cnn import CNNClassifier, DeepCNNClassifier
-from ._dense import DenseClassifier
+from ._classifier import KerasClassifier
+from ._layers import FusedBatchNormalization
+from ._optimizers import FusedAdam
+from ._presets import CNNClassifier, DeepCNNClassifier, DenseClassifier
 
-__all__ = ["BaseKerasClassifier", "CNNClassifier", "DeepCNNClassifier", "DenseClassifier"]
+__all__ = [
+    "CNNClassifier",
+    "DeepCNNClassifier",
+    "DenseClassifier",
+    "FusedAdam",
+    "FusedBatchNormalization",
+    "KerasClassifier",
+]

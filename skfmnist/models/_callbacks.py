@@ -1,12 +1,12 @@
-"""Keras callbacks used by the estimators."""
+"""Keras callbacks of the estimators' fits: timing, a time budget, NaN stop, progress."""
 
 # SPDX-License-Identifier: MIT
 
 import math
 import time
 
+from ..utils._keras import import_keras
 from ..utils._progress import Progress
-from ..utils._tf import import_keras
 
 keras = import_keras()
 
@@ -30,6 +30,80 @@ class EpochTimer(keras.callbacks.Callback):
         self.cumulative_seconds.append(time.perf_counter() - self._start)
 
 
+class TimeBudget(EpochTimer):
+    """Fit the training into ``max_seconds``, re-planning the learning-rate schedule.
+
+    After every epoch it estimates how many more epochs fit into what is
+    left of the budget, from the slowest of the last three epochs (the first
+    epoch only while it is the only one: it also builds the training
+    function), and plans the training to end after that many, never beyond
+    ``epochs``.  The ``schedule`` (a
+    :class:`~skfmnist.models._schedules.CosineSchedule`, or None for a
+    constant rate) is re-planned to end with the planned epochs, so that the
+    learning rate still reaches zero at the planned end.  Training stops
+    once the planned epochs have run; at least one epoch always runs.
+
+    Parameters
+    ----------
+    max_seconds : float
+        Training-time budget, from the start of the first epoch.
+    steps_per_epoch : int
+        Optimizer steps per epoch.
+    schedule : CosineSchedule or None
+        The schedule the optimizer follows.
+    start_step : int
+        Optimizer step at which this training started.
+
+    Attributes
+    ----------
+    cumulative_seconds : list of float
+        Seconds from the start of training to the end of each epoch.
+    planned_epochs : int
+        The plan after the last epoch run.
+    """
+
+    def __init__(self, max_seconds, steps_per_epoch, schedule, start_step):
+        super().__init__()
+        self.max_seconds = max_seconds
+        self.steps_per_epoch = steps_per_epoch
+        self.schedule = schedule
+        self.start_step = start_step
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.planned_epochs = self.params["epochs"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        ends = self.cumulative_seconds
+        durations = [b - a for a, b in zip([0.0] + ends[:-1], ends)]
+        done = len(ends)
+        per_epoch = max(max((durations[1:] or durations)[-3:]), 1e-9)  # a coarse clock can read 0
+        fits = done + max(int((self.max_seconds - ends[-1]) // per_epoch), 0)
+        plan = max(done, min(self.params["epochs"], fits))
+        if plan != self.planned_epochs:
+            if self.schedule is not None:
+                self.schedule.plan(plan * self.steps_per_epoch, start_step=self.start_step)
+            self.planned_epochs = plan
+        if done >= plan:
+            self.model.stop_training = True
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop training at the end of an epoch whose loss is NaN or infinite.
+
+    Keras' ``TerminateOnNaN`` checks after every batch, which forces a
+    device-to-host copy of the loss per step; an epoch-level check keeps the
+    training loop asynchronous.  The estimator then raises
+    :class:`~skfmnist.exceptions.TrainingError`.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+
+
 class EpochProgress(keras.callbacks.Callback):
     """Show one progress step per epoch: a bar in a terminal, a line in a log.
 
@@ -38,7 +112,7 @@ class EpochProgress(keras.callbacks.Callback):
 
     Parameters
     ----------
-    desc : str
+    desc : str, default="training"
         Label of the training run.
     """
 
@@ -51,90 +125,11 @@ class EpochProgress(keras.callbacks.Callback):
         self._progress = Progress(self.params.get("epochs", 0), f"{self.desc} epochs")
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
         shown = " ".join(
-            f"{k}={v:.4f}" for k, v in logs.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")
+            f"{k}={v:.4f}" for k, v in (logs or {}).items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")
         )
         self._progress.update(shown)
 
     def on_train_end(self, logs=None):
         self._progress.close()
         self._progress = None
-
-
-class StopOnNaN(keras.callbacks.Callback):
-    """Stop training at the end of an epoch whose loss is NaN or infinite.
-
-    Keras' ``TerminateOnNaN`` checks after every batch, which forces a
-    device-to-host copy of the loss per step and costs throughput on small
-    models; an epoch-level check keeps the training loop asynchronous.  The
-    estimator raises :class:`~skfmnist.exceptions.TrainingError` afterwards.
-    """
-
-    def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.model.stop_training = True
-
-
-class TimeBudget(EpochTimer):
-    """Fit the training into ``max_seconds``, re-planning the learning-rate schedule.
-
-    An :class:`EpochTimer` that also acts on its times: after every epoch it
-    estimates how many more epochs fit into what is left of the budget, from
-    the slowest of the last three epochs (the first epoch only while it is
-    the only one: it also builds the training function), and plans the
-    training to end after that many, never beyond ``epochs``.  If the
-    optimizer's schedule is a
-    :class:`~skfmnist.models._builders.ReplannableCosineDecay` (or its
-    one-cycle subclass), its length is
-    set to the planned epochs, so that the learning rate still decays to zero
-    at the planned end; the plan is revised (shorter or longer) after every
-    epoch.  Training stops once the planned epochs have run.  At least one
-    epoch always runs.
-
-    Parameters
-    ----------
-    max_seconds : float
-        Training-time budget, from the start of the first epoch.
-    steps_per_epoch : int
-        Optimizer steps per epoch.
-
-    Attributes
-    ----------
-    cumulative_seconds : list of float
-        Seconds from the start of training to the end of each epoch.
-    planned_epochs : int
-        The plan after the last epoch run.
-    """
-
-    def __init__(self, max_seconds, steps_per_epoch):
-        super().__init__()
-        self.max_seconds = max_seconds
-        self.steps_per_epoch = steps_per_epoch
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self.planned_epochs = self.params["epochs"]
-
-    def _schedule(self):
-        # Keras 3 keeps a schedule passed as learning_rate in _learning_rate
-        # (its public learning_rate is the current rate)
-        schedule = getattr(self.model.optimizer, "_learning_rate", None)
-        return schedule if hasattr(schedule, "set_total_steps") else None
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        ends = self.cumulative_seconds
-        durations = [b - a for a, b in zip([0.0] + ends[:-1], ends)]
-        done = epoch + 1
-        per_epoch = max(max((durations[1:] or durations)[-3:]), 1e-9)  # a coarse clock can read 0
-        fits = done + max(int((self.max_seconds - ends[-1]) // per_epoch), 0)
-        plan = max(done, min(self.params["epochs"], fits))
-        if plan != self.planned_epochs:
-            schedule = self._schedule()
-            if schedule is not None:
-                schedule.set_total_steps(plan * self.steps_per_epoch)
-            self.planned_epochs = plan
-        if done >= plan and done < self.params["epochs"]:
-            self.model.stop_training = True

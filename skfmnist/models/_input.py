@@ -1,67 +1,76 @@
-"""The input pipeline that feeds arrays to ``keras.Model.fit``.
+"""The input pipeline that feeds arrays to ``keras.Model.fit``: replaces Keras' own for NumPy arrays.
 
 Keras builds its own ``tf.data`` pipeline for NumPy inputs, with autotuned
 parallel batch gathering and an autotuned prefetch buffer.  On a 2-core
-machine that autotuning makes whole epochs stall: measured with the default
-CNN on the 60,000 training images, about half of the epochs took ~20 s
-instead of ~11 s, with the same CPU seconds spent and the cores idle for the
-difference (``/proc`` per-thread accounting); with the autotuner off every
-epoch took ~11 s.  :func:`training_dataset` is the same vectorised design as
-Keras' (shuffle indices, batch them, gather each batch from one in-memory
-copy of the data) with a fixed, one-batch prefetch and autotuning off.
+machine that autotuning stalls whole epochs: with the default CNN on the
+60,000 training images, about half of the epochs took nearly twice as long
+with the same CPU seconds spent and the cores idle for the difference
+(``benchmarks/RESULTS.md``, "Custom parts against stock Keras").
+:func:`training_dataset` is the same vectorised design as Keras' (batch the
+row indices, gather each batch from one in-memory copy of the data) with a
+fixed, one-batch prefetch and autotuning off.
 
-That one copy is the caller's array itself where TensorFlow can read it in
-place (C-contiguous, writeable, 64-byte aligned, as
-:class:`~skfmnist.preprocessing.PixelScaler`'s output is): it becomes a
-tensor through DLPack, without the copy that ``tf.convert_to_tensor`` makes
-of every NumPy array (188 MB and up to half a second per fit on the full
-training set).  Other arrays are copied as before.
+The order of the rows is drawn by :class:`RowOrder` at the start of every
+epoch from the fit's own NumPy generator, so that it depends on the
+estimator's ``random_state`` only (not on TensorFlow's global seed).
 """
 
 # SPDX-License-Identifier: MIT
 
-from ..utils._arrays import is_aligned
+import numpy as np
 
-__all__ = ["training_dataset"]
+from ..utils._keras import import_keras
+
+keras = import_keras()
+
+__all__ = ["RowOrder", "training_dataset"]
 
 
-def as_tensor(array):
-    """A tensor holding ``array``'s values, sharing its memory where TensorFlow can.
+class RowOrder(keras.callbacks.Callback):
+    """The order in which an epoch visits the training rows: a new permutation every epoch.
 
     Parameters
     ----------
-    array : ndarray
-        Numeric array.  Shared (not copied) when it is C-contiguous,
-        writeable, not empty and 64-byte aligned
-        (:func:`skfmnist.utils._arrays.is_aligned`): the caller must not
-        change it while the tensor is in use.
+    n_rows : int
+        Number of training rows.
+    seed : int or None
+        Seeds the permutations (None: fresh entropy every epoch).
+    first_epoch : int, default=0
+        Epochs the estimator trained before this fit (``warm_start``,
+        ``partial_fit``): the permutations continue where they left off.
 
-    Returns
-    -------
-    tensor : tf.Tensor
+    Attributes
+    ----------
+    order : tf.Variable
+        The current epoch's permutation, read by :func:`training_dataset`.
     """
-    import tensorflow as tf
 
-    flags = array.flags
-    if flags.c_contiguous and flags.writeable and array.size and is_aligned(array):
-        # NumPy exports only writeable arrays; DLPack's capsule keeps ``array`` alive
-        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
-    return tf.convert_to_tensor(array)
+    def __init__(self, n_rows, seed, first_epoch=0):
+        import tensorflow as tf
+
+        super().__init__()
+        self.seed = seed
+        self.first_epoch = first_epoch
+        self.order = tf.Variable(np.arange(n_rows, dtype=np.int64), trainable=False, name="row_order")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        seed = None if self.seed is None else [self.seed, self.first_epoch + epoch]
+        self.order.assign(np.random.default_rng(seed).permutation(int(self.order.shape[0])))
 
 
-def training_dataset(arrays, batch_size, *, shuffle):
+def training_dataset(arrays, batch_size, order=None):
     """A ``tf.data.Dataset`` of batches of ``arrays`` for ``Model.fit``.
 
     Parameters
     ----------
     arrays : tuple of ndarray
         ``(X, y)`` or ``(X, y, sample_weight)``, all with the same first
-        dimension.  X stays float32: nothing is cast.
+        dimension.  Nothing is cast.
     batch_size : int
         Rows per batch; the last batch holds the remainder, as in Keras.
-    shuffle : bool
-        Draw a new order of the rows every epoch (from TensorFlow's seed,
-        which :func:`skfmnist.utils._tf.seeded` sets for a seeded fit).
+    order : RowOrder, default=None
+        Visit the rows in ``order``'s current permutation; None visits them
+        in their order.
 
     Returns
     -------
@@ -71,15 +80,15 @@ def training_dataset(arrays, batch_size, *, shuffle):
     """
     import tensorflow as tf
 
-    n_samples = int(arrays[0].shape[0])
-    # One tensor per array (the array's own memory where possible), handed to
-    # the pipeline as a repeated element rather than captured by the map
-    # function (a captured constant would be copied into the dataset's graph).
-    tensors = tuple(as_tensor(a) for a in arrays)
-    indices = tf.data.Dataset.range(n_samples)
-    if shuffle:
-        indices = indices.shuffle(n_samples, reshuffle_each_iteration=True)
-    indices = indices.batch(batch_size)
+    n_rows = int(arrays[0].shape[0])
+    # One tensor per array, handed to the pipeline as a repeated element
+    # rather than captured by the map function (a captured constant would be
+    # copied into the dataset's graph).
+    tensors = tuple(tf.convert_to_tensor(a) for a in arrays)
+    indices = tf.data.Dataset.range(n_rows).batch(batch_size)
+    if order is not None:
+        permutation = order.order
+        indices = indices.map(lambda i: tf.gather(permutation, i))
     dataset = tf.data.Dataset.zip((indices, tf.data.Dataset.from_tensors(tensors).repeat()))
     dataset = dataset.map(lambda i, data: tuple(tf.gather(t, i) for t in data))
     options = tf.data.Options()

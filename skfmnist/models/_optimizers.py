@@ -1,109 +1,98 @@
-"""Adam and AdamW whose update runs as one fused TensorFlow kernel per variable.
+"""Adam on TensorFlow's fused update kernel: replaces :class:`keras.optimizers.Adam` and ``AdamW``.
 
 Keras 3 writes Adam's update as about fifteen separate operations per
 variable (square, subtract, multiply, divide, square root, three
-assignments...).  In a TensorFlow graph each is its own kernel, with its own
-pass over the variable and its own scheduling cost; in the TensorFlow
-profiler's view of the dense network's training step they were a large
-share of the CPU time, next to the matrix multiplies and the dropout.  TensorFlow has
-had a fused kernel for exactly this update since version 1
-(``ResourceApplyAdam``: one multithreaded pass over the variable, and an XLA
-lowering for ``jit_compile``).  :class:`FusedAdam` and :class:`FusedAdamW` are
-Keras' own optimizers, with the same parameters, configuration and state
-(moments, step counter), that hand each dense update to that kernel.  The
-arithmetic is Keras' formula term for term::
+assignments...), each its own kernel with its own pass over the variable.
+TensorFlow has one multithreaded kernel for exactly this update
+(``ResourceApplyAdam``).  Side by side on full-data fits of the default CNN
+pipeline, Keras' Adam made the fit at least 10% longer
+(``benchmarks/RESULTS.md``, "Custom parts against stock Keras").
+
+:class:`FusedAdam` is a Keras optimizer (a subclass of
+:class:`keras.optimizers.Optimizer`, as Keras' guide to custom optimizers
+writes them) with Adam's parameters and state, whose update step is that
+kernel.  The arithmetic is Keras' formula term for term::
 
     alpha = lr * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
     m += (g - m) * (1 - beta_1)
     v += (g * g - v) * (1 - beta_2)
     var -= m * alpha / (sqrt(v) + epsilon)
 
-so results agree with Keras' Adam to float32 rounding (tested).  AdamW's
-decoupled weight decay is applied by Keras before the update, as in
-:class:`keras.optimizers.AdamW`.  Where the kernel does not apply (AMSGrad,
-sparse gradients, a variable without a TensorFlow resource handle, another
-Keras backend) the update falls back to Keras' own code.
+so results agree with Keras' Adam to float32 rounding (tested).  A
+``weight_decay`` is applied by Keras' base optimizer before the update,
+decoupled, exactly as in :class:`keras.optimizers.AdamW`.
 """
 
 # SPDX-License-Identifier: MIT
 
-from ..utils._tf import import_keras
+from ..utils._keras import import_keras
 
 keras = import_keras()
 
-__all__ = ["FusedAdam", "FusedAdamW"]
+__all__ = ["FusedAdam"]
 
 
-def _fused_update(optimizer, gradient, variable, learning_rate):
-    """Run Adam's update of ``variable`` as ``ResourceApplyAdam``; False where it does not apply."""
-    import tensorflow as tf
+@keras.saving.register_keras_serializable(package="skfmnist")
+class FusedAdam(keras.optimizers.Optimizer):
+    """Adam (and, with ``weight_decay``, AdamW) with TensorFlow's fused update kernel.
 
-    if (
-        keras.backend.backend() != "tensorflow"
-        or optimizer.amsgrad
-        or isinstance(gradient, tf.IndexedSlices)
-        or not hasattr(variable, "handle")
-        or not variable.dtype.is_floating
-    ):
-        return False
-    dtype = variable.dtype
-    index = optimizer._get_variable_index(variable)
-    m = optimizer._momentums[index]
-    v = optimizer._velocities[index]
-    step = tf.cast(optimizer.iterations + 1, dtype)
-    beta_1 = tf.cast(optimizer.beta_1, dtype)
-    beta_2 = tf.cast(optimizer.beta_2, dtype)
-    tf.raw_ops.ResourceApplyAdam(
-        var=variable.handle,
-        m=m.handle,
-        v=v.handle,
-        beta1_power=tf.pow(beta_1, step),
-        beta2_power=tf.pow(beta_2, step),
-        lr=tf.cast(learning_rate, dtype),
-        beta1=beta_1,
-        beta2=beta_2,
-        epsilon=tf.cast(optimizer.epsilon, dtype),
-        grad=tf.cast(gradient, dtype),
-        use_locking=False,
-        use_nesterov=False,
-    )
-    return True
+    Parameters
+    ----------
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default=0.001
+        Learning rate, or a schedule of it.
+    beta_1 : float, default=0.9
+        Decay of the first-moment estimates (Keras' default).
+    beta_2 : float, default=0.999
+        Decay of the second-moment estimates (Keras' default).
+    epsilon : float, default=1e-7
+        Added to the denominator (Keras' default).
+    **kwargs : dict
+        The other parameters of :class:`keras.optimizers.Optimizer`
+        (``weight_decay``, ``clipnorm``, ``name``, ...).
+    """
 
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        kwargs.setdefault("name", "fused_adam")
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
 
-class _FusedAdamUpdate:
-    """``update_step`` of Adam and AdamW, fused where the kernel applies, Keras' otherwise."""
+    def build(self, var_list):
+        """Create the first and second moment of every variable."""
+        if self.built:
+            return
+        super().build(var_list)
+        self._moments = [
+            (self.add_variable_from_reference(v, "momentum"), self.add_variable_from_reference(v, "velocity"))
+            for v in var_list
+        ]
+        # update_step receives the TensorFlow variable, named after the Keras variable's path
+        self._moment_keys = tuple(v.path for v in var_list)
 
     def update_step(self, gradient, variable, learning_rate):
-        """Update ``variable`` with ``gradient``."""
-        if not _fused_update(self, gradient, variable, learning_rate):
-            super().update_step(gradient, variable, learning_rate)
+        """Update ``variable`` with ``gradient`` in one ``ResourceApplyAdam`` kernel."""
+        import tensorflow as tf
 
+        m, v = self._moments[self._moment_keys.index(getattr(variable, "path", None) or variable.name.split(":")[0])]
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1 = tf.cast(self.beta_1, dtype)
+        beta_2 = tf.cast(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=m.handle,
+            v=v.handle,
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(tf.convert_to_tensor(gradient), dtype),
+            use_locking=False,
+            use_nesterov=False,
+        )
 
-@keras.saving.register_keras_serializable(package="skfmnist")
-class FusedAdam(_FusedAdamUpdate, keras.optimizers.Adam):
-    """:class:`keras.optimizers.Adam` with TensorFlow's fused update kernel.
-
-    Same parameters, state and results as Keras' Adam (see the module
-    docstring); each dense update is one ``ResourceApplyAdam`` kernel
-    instead of about fifteen separate operations.
-
-    Parameters
-    ----------
-    **kwargs : dict
-        The parameters of :class:`keras.optimizers.Adam`.
-    """
-
-
-@keras.saving.register_keras_serializable(package="skfmnist")
-class FusedAdamW(_FusedAdamUpdate, keras.optimizers.AdamW):
-    """:class:`keras.optimizers.AdamW` with TensorFlow's fused Adam kernel.
-
-    Keras applies the decoupled weight decay before the update, as in
-    :class:`keras.optimizers.AdamW`; the Adam update itself is one
-    ``ResourceApplyAdam`` kernel per variable.
-
-    Parameters
-    ----------
-    **kwargs : dict
-        The parameters of :class:`keras.optimizers.AdamW`.
-    """
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

@@ -1,186 +1,71 @@
-"""Everything that touches scikeras, in one place.
+"""Everything that touches scikeras, in one place: building a network from a scikeras-style builder.
 
-scikeras 0.13 is no longer maintained upstream, and on scikit-learn >= 1.6
-its ``KerasClassifier`` declares its tags the old way (``is_classifier`` is
-False, the mixin order is wrong), validates data its own way (float32 fit
-then float64 predict fails), takes validation data from the last rows
-unshuffled, and leaves TensorFlow's op-determinism switch on after a seeded
-fit.  Our estimators therefore do not subclass it: each holds one
-:class:`scikeras.wrappers.KerasClassifier` built here and drives it with data
-that the estimator has already validated, encoded and split: scikeras'
-public ``initialize`` builds the network, and ``Model.fit`` trains it on
-batches from :mod:`skfmnist.models._input`.  To replace scikeras, only this
-module changes.
+A builder written for scikeras' ``KerasClassifier(model=build_fn, ...)``
+receives ``meta`` (``n_classes_``, ``X_shape_``, ``n_features_in_``, ...),
+``compile_kwargs`` and ``params`` when its signature asks for them, and its
+own parameters from the ``model__<name>`` and bare keyword arguments of the
+estimator.  :func:`build_network` hands the builder to scikeras, which calls
+it exactly so; nothing else of scikeras is used.
+
+scikeras 0.13 is no longer maintained upstream and declares its scikit-learn
+tags the old way on scikit-learn >= 1.6 (``is_classifier`` is False, the
+mixin order is wrong), validates data its own way and leaves TensorFlow's
+op-determinism switch on after a seeded fit.  skfmnist's estimators therefore
+do not subclass or wrap its estimator: they validate, encode, seed, train and
+predict themselves, and use scikeras for this one call.  To replace scikeras,
+only this module changes.
 """
 
 # SPDX-License-Identifier: MIT
 
+import functools
+import inspect
+
 import numpy as np
-from scikeras.wrappers import KerasClassifier
+from scikeras.wrappers import KerasClassifier as _ScikerasClassifier
 from sklearn import config_context
 
-from ._input import as_tensor, training_dataset
-
-__all__ = ["make_wrapper", "fit_wrapper", "predict_proba", "keras_model"]
+__all__ = ["build_network", "builder_arguments"]
 
 
-def make_wrapper(build_fn, *, epochs, batch_size, predict_batch_size, callbacks, verbose, shuffle=True):
-    """Create the scikeras estimator that builds and trains one network.
+def builder_arguments(model):
+    """Names of the keyword arguments ``model`` takes, or None if it takes ``**kwargs``."""
+    parameters = inspect.signature(model).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def build_network(model, X, n_classes, *, params, compile_kwargs):
+    """Call a scikeras-style builder through scikeras and return its network.
 
     Parameters
     ----------
-    build_fn : callable
-        ``build_fn()`` returns a compiled Keras model.
-    epochs : int
-        Training epochs.
-    batch_size : int
-        Training batch size.
-    predict_batch_size : int
-        Batch size for prediction.
-    callbacks : list of keras.callbacks.Callback
-        Callbacks for ``Model.fit`` (fresh objects for this fit).
-    verbose : int
-        Keras' training verbosity; prediction is always silent.
-    shuffle : bool, default=True
-        Shuffle the training data each epoch.
+    model : callable
+        The builder.
+    X : ndarray
+        The training input, shaped as the network takes it (``meta``'s
+        ``X_shape_``, ``n_features_in_`` and ``X_dtype_`` come from it).
+    n_classes : int
+        Number of classes (``meta["n_classes_"]``).
+    params : dict
+        The builder's parameters: bare names and ``model__<name>`` routed
+        ones, as scikeras takes them.
+    compile_kwargs : dict
+        ``optimizer``, ``loss`` and ``metrics`` objects: what a builder that
+        asks for ``compile_kwargs`` gets.
 
     Returns
     -------
-    wrapper : scikeras.wrappers.KerasClassifier
-    """
-    return KerasClassifier(
-        model=build_fn,
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=shuffle,
-        random_state=None,  # seeding is scoped by the caller (utils._tf.seeded)
-        warm_start=False,
-        predict__batch_size=predict_batch_size,
-        predict__verbose=0,
-    )
-
-
-def fit_wrapper(wrapper, X, y, *, setup, sample_weight=None, validation_data=None):
-    """Train the wrapped network on prepared arrays.
-
-    Parameters
-    ----------
-    wrapper : scikeras.wrappers.KerasClassifier
-        From :func:`make_wrapper`.
-    X : ndarray of float32
-        Inputs of the network's shape.
-    y : ndarray of int
-        Labels encoded as ``0 .. n_classes - 1``, every class present.
-    setup : context manager
-        Entered while the network is built and the input pipelines are
-        created, left before training (:func:`skfmnist.utils._tf.fit_setup`:
-        one thread at a time, seeded).
-    sample_weight : ndarray of float or None
-        Per-sample weights.
-    validation_data : tuple or None
-        ``(X_val, y_val)`` or ``(X_val, y_val, w_val)`` for Keras.
-
-    Returns
-    -------
-    history : dict of list of float
-        Per-epoch metrics as Keras names them (``loss``, ``accuracy``,
-        ``val_loss``, ``val_accuracy``).
-    """
-    # scikeras' public ``initialize`` fits its encoders, builds the network
-    # and sets up the callbacks, exactly as its ``fit`` does before training;
-    # the training itself is fed through our own input pipeline instead of
-    # Keras' autotuned one (see skfmnist.models._input for why).
-    # The estimator has checked X for NaN and infinity already: scikeras'
-    # check_X_y would pass over the whole matrix again (188 MB for the full
-    # training set in float32) for nothing.
-    params = wrapper.get_params()
-    with setup, config_context(assume_finite=True):
-        wrapper.initialize(X, y)
-        train = training_dataset(_keras_arrays(X, y, sample_weight), params["batch_size"], shuffle=params["shuffle"])
-        if validation_data is not None:
-            validation_data = training_dataset(_keras_arrays(*validation_data), params["batch_size"], shuffle=False)
-    history = wrapper.model_.fit(
-        train,
-        validation_data=validation_data,
-        epochs=params["epochs"],
-        callbacks=list(params["callbacks"] or []),
-        verbose=params["verbose"],
-        shuffle=False,  # the dataset reshuffles itself every epoch
-    ).history
-    return {key: [float(v) for v in values] for key, values in history.items()}
-
-
-def _keras_arrays(X, y, sample_weight=None):
-    """``(X, y)`` or ``(X, y, float32 weights)``: Keras computes the loss in float32."""
-    if sample_weight is None:
-        return X, y
-    return X, y, np.asarray(sample_weight, dtype=np.float32)
-
-
-def predict_proba(wrapper, X, *, average=None):
-    """Class probabilities from the wrapped network.
-
-    Parameters
-    ----------
-    wrapper : scikeras.wrappers.KerasClassifier
-        A fitted wrapper.
-    X : ndarray of float32
-        Inputs of the network's shape.
-    average : callable, default=None
-        ``average(predict, batch)`` returns the probabilities of a batch
-        from ``predict`` (the network on one batch), for example their mean
-        over test-time views of the batch
-        (:func:`skfmnist.models._test_time.average_views`); applied batch by
-        batch, so that no transformed copy of the whole input is made.  None
-        predicts each batch once.
-
-    Returns
-    -------
-    proba : ndarray of shape (n_samples, n_classes), float32
-    """
-    # The network ends in a softmax over all classes, so its output already is
-    # the probability matrix; calling the Keras model directly skips scikeras'
-    # second validation of data we have validated (and its squeezing of
-    # single-sample outputs to 1-D).  Batch by batch through the compiled
-    # predict function: the same batches as ``model.predict`` (identical
-    # output), without its per-call tf.data pipeline and without its copy of
-    # the whole input (measured: 2x faster for the dense network on 10,000
-    # images, equal for the CNNs).  Each batch of an aligned array (PixelScaler's
-    # output) becomes a tensor without a copy of it (as_tensor; same output).
-    model = wrapper.model_
-    batch_size = wrapper.get_params()["predict__batch_size"]
-    proba = np.empty((X.shape[0], model.output_shape[-1]), dtype=np.float32)
-    for start in range(0, X.shape[0], batch_size):
-        batch = X[start : start + batch_size]
-        if average is None:
-            proba[start : start + batch_size] = model.predict_on_batch(as_tensor(batch))
-        else:
-            proba[start : start + batch_size] = average(model.predict_on_batch, batch)
-    return proba
-
-
-def keras_model(wrapper):
-    """The fitted :class:`keras.Model` inside a wrapper."""
-    return wrapper.model_
-
-
-def wrap_fitted_model(model, predict_batch_size):
-    """A scikeras wrapper around an already trained Keras model (from a file).
-
-    Parameters
-    ----------
     model : keras.Model
-        Trained network.
-    predict_batch_size : int
-        Batch size for prediction.
-
-    Returns
-    -------
-    wrapper : scikeras.wrappers.KerasClassifier
-        Ready for :func:`predict_proba`.
+        As the builder returned it (compiled or not).
     """
-    wrapper = KerasClassifier(model=model, predict__batch_size=predict_batch_size, predict__verbose=0)
-    wrapper.model_ = model
-    return wrapper
+    if not (inspect.isfunction(model) or isinstance(model, functools.partial)):
+        model = functools.partial(model)  # scikeras takes functions and partials
+    wrapper = _ScikerasClassifier(model=model, random_state=None, verbose=0, **compile_kwargs, **params)
+    # meta describes the classes through the targets scikeras sees: one label of every class, repeated
+    # to X's length (the estimator has encoded the real targets; a chunk of partial_fit may lack classes)
+    y = np.resize(np.arange(n_classes), X.shape[0])
+    with config_context(assume_finite=True):  # the estimator checked X already
+        wrapper.initialize(X, y)
+    return wrapper.model_

@@ -1,6 +1,6 @@
 """Test-time augmentation: averaging a network's output over views of each image.
 
-The training augmentation of the CNNs (:func:`._builders._augmentation`)
+The training augmentation of the CNNs (:mod:`._networks`)
 shows the network every image shifted by up to 10% of its side, with the
 empty border filled with zeros, and mirrored left to right.  At prediction
 the same transformations, fixed instead of random, give several views of an

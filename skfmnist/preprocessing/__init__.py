@@ -1,7 +1,8 @@
-"""Preprocessing: pixel scaling and image reshaping transformers."""
+"""Preprocessing: pixel scaling, image reshaping, and the shape of an image."""
 
 # SPDX-License-Identifier: MIT
 
-from ._pixels import ImageReshaper, PixelScaler, check_image_shape, flatten_images, infer_image_shape
+from ._images import check_image_shape, infer_image_shape, split_images
+from ._pixels import ImageReshaper, PixelScaler
 
-__all__ = ["ImageReshaper", "PixelScaler", "check_image_shape", "flatten_images", "infer_image_shape"]
+__all__ = ["ImageReshaper", "PixelScaler", "check_image_shape", "infer_image_shape", "split_images"]

@@ -3,112 +3,16 @@
 # SPDX-License-Identifier: MIT
 
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._arrays import aligned_empty
+from ._images import check_image_shape, split_images
 
-__all__ = ["ImageReshaper", "PixelScaler", "infer_image_shape", "check_image_shape"]
-
-
-def infer_image_shape(n_features):
-    """Guess an image shape ``(height, width, channels)`` for a row length.
-
-    A square number of features is a square grayscale image (784 gives
-    ``(28, 28, 1)``); three times a square number is a square RGB image;
-    anything else is viewed as a single-row image ``(1, n_features, 1)``, so
-    that any tabular data can be fed to a convolutional network.
-
-    Parameters
-    ----------
-    n_features : int
-        Number of values per sample.
-
-    Returns
-    -------
-    shape : tuple of int
-        ``(height, width, channels)``.
-
-    Examples
-    --------
-    >>> from skfmnist.preprocessing import infer_image_shape
-    >>> infer_image_shape(784), infer_image_shape(3072), infer_image_shape(5)
-    ((28, 28, 1), (32, 32, 3), (1, 5, 1))
-    """
-    side = math.isqrt(n_features)
-    if side * side == n_features:
-        return (side, side, 1)
-    if n_features % 3 == 0:
-        side = math.isqrt(n_features // 3)
-        if side * side * 3 == n_features:
-            return (side, side, 3)
-    return (1, n_features, 1)
-
-
-def check_image_shape(image_shape, n_features, *, name="image_shape"):
-    """Return ``image_shape`` as ``(h, w, c)`` after checking it fits a row length.
-
-    Parameters
-    ----------
-    image_shape : tuple of int or None
-        ``(h, w)`` or ``(h, w, c)``; None infers one with
-        :func:`infer_image_shape`.
-    n_features : int
-        Number of values per sample.
-    name : str, default="image_shape"
-        Name used in error messages.
-
-    Returns
-    -------
-    shape : tuple of int
-        ``(height, width, channels)``.
-
-    Raises
-    ------
-    ValueError
-        When the shape is malformed or ``h * w * c != n_features``.
-    """
-    if image_shape is None:
-        return infer_image_shape(n_features)
-    shape = tuple(image_shape)
-    if len(shape) == 2:
-        shape = (*shape, 1)
-    if len(shape) != 3 or not all(isinstance(d, Integral) and d > 0 for d in shape):
-        raise ValueError(
-            f"{name} must be (height, width) or (height, width, channels) of positive "
-            f"integers, got {image_shape!r}."
-        )
-    shape = tuple(int(d) for d in shape)
-    if math.prod(shape) != n_features:
-        raise ValueError(
-            f"X has {n_features} features per sample, but {name}={shape} needs "
-            f"{math.prod(shape)} ({' x '.join(map(str, shape))}). Check that the images "
-            "have the expected number of pixels."
-        )
-    return shape
-
-
-def flatten_images(X):
-    """View an image batch ``(n, h, w[, c])`` as rows ``(n, h*w*c)``.
-
-    Returns ``(X_2d, image_shape)`` where ``image_shape`` is the trailing shape
-    of an image batch (None for input that is not an ndarray of rank > 2).
-    No data is copied for contiguous arrays.
-    """
-    if isinstance(X, (list, tuple)):
-        X = np.asarray(X)
-    if isinstance(X, np.ndarray) and X.ndim > 2:
-        if X.ndim > 4:
-            raise ValueError(
-                f"Expected flat rows (n_samples, n_features) or images (n_samples, height, "
-                f"width[, channels]); got an array of rank {X.ndim} with shape {X.shape}."
-            )
-        return X.reshape(X.shape[0], -1), X.shape[1:]
-    return X, None
+__all__ = ["ImageReshaper", "PixelScaler"]
 
 
 class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -116,14 +20,15 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Input is checked: NaN or infinite values, negative values and values
     above ``max_value`` raise a :class:`ValueError` naming the problem.  The
-    output is always a new float32 array (one copy, never a float64 one),
-    C-contiguous and 64-byte aligned, which the networks' input pipeline
-    hands to TensorFlow without copying it again.
+    output is always a new float32 array of the input's shape (one copy,
+    never a float64 one).
 
     Parameters
     ----------
     max_value : float, default=255.0
-        Largest possible intensity (255 for 8-bit images).
+        Largest possible intensity: 255 (the default) for 8-bit images such
+        as Fashion-MNIST, 16 for scikit-learn's ``load_digits``, 1.0 for
+        images already in ``[0, 1]``.
     standardize : bool, default=False
         After scaling to ``[0, 1]``, also subtract the mean pixel and divide
         by the pixel standard deviation learned in ``fit`` (one value each
@@ -163,7 +68,8 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.standardize = standardize
 
     def _validate(self, X, reset):
-        X, image_shape = flatten_images(X)
+        shape = np.shape(X)[1:] if isinstance(X, np.ndarray) and X.ndim > 2 else None
+        X, _ = split_images(X)
         # NaN and infinity are found from the minimum and maximum, which the
         # range check needs anyway (NumPy's min and max propagate NaN): one
         # pass over X fewer than scikit-learn's own finiteness check.
@@ -185,19 +91,15 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     f"but X has a maximum of {hi}. Set max_value to the largest possible "
                     "intensity of your images."
                 )
-        return X, image_shape
+        return X, shape
 
     def _scale(self, X):
         """Return a new float32 array of ``X / max_value``, in one pass over ``X``.
 
         The values are those of ``X.astype(np.float32) / np.float32(max_value)``
-        (a division, not a reciprocal: 51/255 is exactly 0.2f).  The array is
-        64-byte aligned (:func:`skfmnist.utils._arrays.aligned_empty`), so that
-        a network's input pipeline can hand it to TensorFlow without a copy.
+        (a division, not a reciprocal: 51/255 is exactly 0.2f).
         """
-        out = aligned_empty(X.shape, np.float32)
-        np.divide(X, np.float32(self.max_value), out=out, dtype=np.float32, casting="unsafe")
-        return out
+        return np.divide(X, np.float32(self.max_value), dtype=np.float32, casting="unsafe")
 
     def _fit_checked(self, X):
         """Learn the statistics of checked flat rows ``X``."""
@@ -293,13 +195,14 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Pixel intensities.
         """
         check_is_fitted(self)
-        X, image_shape = flatten_images(X)
+        shape = np.shape(X)[1:] if isinstance(X, np.ndarray) and X.ndim > 2 else None
+        X, _ = split_images(X)
         X = validate_data(self, X, reset=False, dtype=np.float32, copy=True)
         if self.standardize:
             X *= np.float32(self.scale_)
             X += np.float32(self.mean_)
         X *= np.float32(self.max_value)
-        return X if image_shape is None else X.reshape(-1, *image_shape)
+        return X if shape is None else X.reshape(-1, *shape)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -321,7 +224,7 @@ class ImageReshaper(TransformerMixin, BaseEstimator):
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)``.  None infers
         the shape from the number of features in ``fit`` (see
-        :func:`infer_image_shape`: 784 gives ``(28, 28, 1)``).  When given,
+        :func:`~skfmnist.preprocessing.infer_image_shape`: 784 gives ``(28, 28, 1)``).  When given,
         a row length that does not match is an error.
 
     Attributes
@@ -364,12 +267,12 @@ class ImageReshaper(TransformerMixin, BaseEstimator):
         self : object
             Fitted reshaper.
         """
-        X, batch_shape = flatten_images(X)
+        X, batch_shape = split_images(X)
         X = validate_data(self, X, reset=True, dtype="numeric", ensure_all_finite=False)
-        shape = self.image_shape
-        if shape is None and batch_shape is not None:
-            shape = batch_shape
-        self.image_shape_ = check_image_shape(shape, X.shape[1])
+        shape = check_image_shape(self.image_shape if self.image_shape is not None else batch_shape, X.shape[1])
+        if batch_shape is not None and batch_shape != shape:
+            raise ValueError(f"image_shape={shape} does not match the images given to fit, of shape {batch_shape}.")
+        self.image_shape_ = shape
         return self
 
     def transform(self, X):
@@ -386,14 +289,32 @@ class ImageReshaper(TransformerMixin, BaseEstimator):
             A view of the input where possible.
         """
         check_is_fitted(self)
-        X, batch_shape = flatten_images(X)
-        if batch_shape is not None and check_image_shape(batch_shape, math.prod(batch_shape)) != self.image_shape_:
+        X, batch_shape = split_images(X)
+        if batch_shape is not None and batch_shape != self.image_shape_:
             raise ValueError(
                 f"ImageReshaper was fitted for images of shape {self.image_shape_}, "
-                f"got a batch of images of shape {tuple(batch_shape)}."
+                f"got a batch of images of shape {batch_shape}."
             )
         X = validate_data(self, X, reset=False, dtype="numeric", ensure_all_finite=False)
         return X.reshape(X.shape[0], *self.image_shape_)
+
+    def set_output(self, *, transform=None):
+        """Accept a pipeline's output configuration; the images stay NumPy arrays.
+
+        A DataFrame has no place for an image's rows, columns and channels,
+        so ``set_output(transform="pandas")`` on a pipeline leaves this
+        step's output as it is (the steps before it still produce frames).
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        return self
 
     def inverse_transform(self, X):
         """Flatten images back into rows.

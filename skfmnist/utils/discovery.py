@@ -2,17 +2,9 @@
 
 # SPDX-License-Identifier: MIT
 
-import importlib
+from .._registry import ESTIMATORS, estimator_class
 
 __all__ = ["all_estimators"]
-
-_ESTIMATORS = {
-    "PixelScaler": ("skfmnist.preprocessing", "transformer"),
-    "ImageReshaper": ("skfmnist.preprocessing", "transformer"),
-    "DenseClassifier": ("skfmnist.models", "classifier"),
-    "CNNClassifier": ("skfmnist.models", "classifier"),
-    "DeepCNNClassifier": ("skfmnist.models", "classifier"),
-}
 
 
 def all_estimators(type_filter=None):
@@ -35,7 +27,5 @@ def all_estimators(type_filter=None):
     ['ImageReshaper', 'PixelScaler']
     """
     return sorted(
-        (name, getattr(importlib.import_module(module), name))
-        for name, (module, kind) in _ESTIMATORS.items()
-        if type_filter in (None, kind)
+        (name, estimator_class(name)) for name, (_, kind) in ESTIMATORS.items() if type_filter in (None, kind)
     )

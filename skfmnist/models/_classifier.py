@@ -1,0 +1,692 @@
+"""KerasClassifier: a scikit-learn classifier around a Keras network; the presets' machinery.
+
+Everything a fit does lives here, once: validation, label encoding, class
+and sample weights, the validation split, seeding, compiling, training on the
+input pipeline of :mod:`._input`, the time budget, warm starts and
+``partial_fit``, and prediction.  What a preset adds is its network
+(:mod:`._networks`) and its defaults (:mod:`._presets`).
+"""
+
+# SPDX-License-Identifier: MIT
+
+import contextlib
+import copy
+import random
+import threading
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_array, check_random_state, compute_sample_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..exceptions import TrainingError
+from ..preprocessing import check_image_shape, split_images
+from ..utils._cpu import prefers_bfloat16
+from ..utils._keras import import_keras
+from . import _callbacks, _scikeras
+from ._input import RowOrder, training_dataset
+
+__all__ = ["KerasClassifier"]
+
+#: Builds one network at a time in this process: a builder of the user's may draw its layers' seeds from
+#: Python's global random module, which keras.utils.set_random_seed seeds for it.
+_BUILD_LOCK = threading.Lock()
+
+#: Rows per call of the network at prediction.
+PREDICT_BATCH_SIZE = 1024
+
+
+def _callback_list(callbacks):
+    if callbacks is None:
+        return []
+    return list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+
+
+@contextlib.contextmanager
+def _seeded_build(seed, compute_dtype):
+    """Build under the lock, seeded, with the Keras dtype policy of ``compute_dtype`` for this thread.
+
+    ``keras.utils.set_random_seed`` seeds Python, NumPy, TensorFlow and Keras;
+    Python's and NumPy's random states are put back afterwards.  Keras keeps
+    its dtype policy per thread; the previous one is put back too.
+    """
+    keras = import_keras()
+    policy = keras.config.dtype_policy()
+    with _BUILD_LOCK:
+        states = random.getstate(), np.random.get_state()
+        try:
+            if seed is not None:
+                keras.utils.set_random_seed(int(seed))
+            keras.config.set_dtype_policy("mixed_bfloat16" if compute_dtype == "bfloat16" else "float32")
+            yield
+        finally:
+            keras.config.set_dtype_policy(policy)
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+
+
+class KerasClassifier(ClassifierMixin, BaseEstimator):
+    """Scikit-learn classifier around a Keras network that you build.
+
+    ``model`` is a function that returns a :class:`keras.Model` for the data
+    ``fit`` sees, in scikeras' style: it receives ``meta`` (``X_shape_``,
+    ``n_features_in_``, ``n_classes_``, ...), ``compile_kwargs`` and
+    ``params`` where its signature asks for them, and its own parameters,
+    given here as ``model__<name>=value`` or bare ``<name>=value``.  A
+    builder written for ``scikeras.wrappers.KerasClassifier`` works
+    unchanged.  The network ends in a softmax over the classes (or, for two
+    classes, one sigmoid unit); returned uncompiled, it is compiled with this
+    estimator's optimizer, learning-rate schedule and loss.
+
+    The estimator is a scikit-learn classifier in every respect: it passes
+    scikit-learn's estimator checks, its parameters and the builder's
+    parameters are tunable by ``GridSearchCV`` and survive ``clone``,
+    ``get_params``/``set_params`` and pickling, and fits are reproducible
+    from ``random_state``.
+
+    Parameters
+    ----------
+    model : callable, default=None
+        Builds the network (see above).  Required to fit.
+%(common_parameters)s
+    **kwargs : dict
+        Parameters of ``model``: ``model__<name>=value`` always, bare
+        ``<name>=value`` for names in its signature.  ``optimizer__<name>``
+        values go to the optimizer's constructor.
+
+    Attributes
+    ----------
+%(common_attributes)s
+
+    See Also
+    --------
+    DenseClassifier, CNNClassifier, DeepCNNClassifier : The presets.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from sklearn.datasets import load_digits
+    >>> from skfmnist import KerasClassifier
+    >>> def build(meta, hidden=32):
+    ...     return keras.Sequential([
+    ...         keras.Input(meta["X_shape_"][1:]),
+    ...         keras.layers.Dense(hidden, activation="relu"),
+    ...         keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+    ...     ])
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = KerasClassifier(build, model__hidden=64, epochs=20, random_state=0).fit(X / 16, y)
+    >>> bool(clf.score(X / 16, y) > 0.9)
+    True
+    """
+
+    _parameter_constraints = {
+        "model": [callable, None],
+        "optimizer": [StrOptions({"adam", "sgd", "rmsprop"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"constant", "cosine", "one_cycle"})],
+        "loss": [str, callable, None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "max_fit_time": [Interval(Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, tuple, None],
+        "jit_compile": ["boolean"],
+        "compute_dtype": [StrOptions({"float32", "bfloat16", "auto"})],
+        "steps_per_execution": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    #: How the network takes its input: "as_given" (rows as rows, images as channels-last images),
+    #: "rows" (always flat rows) or "images" (always (height, width, channels) images).
+    _input_kind = "as_given"
+
+    #: Whether the estimator takes the builder's parameters as keyword arguments.
+    _accepts_model_params = True
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        lr_schedule="constant",
+        loss=None,
+        label_smoothing=0.0,
+        batch_size=32,
+        epochs=10,
+        class_weight=None,
+        warm_start=False,
+        max_fit_time=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        callbacks=None,
+        jit_compile=False,
+        compute_dtype="float32",
+        steps_per_execution=32,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.model = model
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.loss = loss
+        self.label_smoothing = label_smoothing
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.max_fit_time = max_fit_time
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.jit_compile = jit_compile
+        self.compute_dtype = compute_dtype
+        self.steps_per_execution = steps_per_execution
+        self.random_state = random_state
+        self.verbose = verbose
+        self._kwargs = dict(kwargs)
+
+    # ----------------------------------------------------- parameters of the builder
+    def get_params(self, deep=True):
+        """Parameters of the estimator and of its ``model`` (the keyword arguments given).
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        return {**super().get_params(deep=deep), **getattr(self, "_kwargs", {})}
+
+    def set_params(self, **params):
+        """Set parameters, including the builder's (``model__<name>``, ``optimizer__<name>``, known bare names).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+        """
+        own = set(self._get_param_names())
+        kwargs = getattr(self, "_kwargs", {})
+        extra = {}
+        if self._accepts_model_params:
+            extra = {k: v for k, v in params.items() if k not in own and (k in kwargs or k.startswith(_ROUTED))}
+        super().set_params(**{k: v for k, v in params.items() if k not in extra})
+        self._kwargs = {**kwargs, **extra}
+        return self
+
+    def _network(self, input_shape, seed):
+        """The builder and its parameters: ``(model, params)``."""
+        if self.model is None:
+            raise ValueError(
+                f"{type(self).__name__} needs model=, a function that builds the Keras network "
+                "(for example model=build, with def build(meta): ... return keras.Model(...))."
+            )
+        keras = import_keras()
+        if isinstance(self.model, keras.Model):
+            raise TypeError(
+                "model must be a function that builds the network, not a keras.Model: a model object would be "
+                "shared, and trained further, by every fit, clone and cross-validation fold."
+            )
+        params = {k: v for k, v in self._kwargs.items() if not k.startswith(_NOT_FOR_MODEL)}
+        arguments = _scikeras.builder_arguments(self.model)
+        unknown = [k for k in params if "__" not in k and arguments is not None and k not in arguments]
+        if unknown:
+            raise ValueError(
+                f"Parameter(s) {', '.join(map(repr, unknown))} are neither parameters of {type(self).__name__} "
+                f"nor arguments of the model function {getattr(self.model, '__name__', self.model)!r}."
+            )
+        return self.model, params
+
+    # ------------------------------------------------------------- validation
+    def _resolved_compute_dtype(self):
+        if self.compute_dtype != "auto":
+            return self.compute_dtype
+        import_keras()
+        import tensorflow as tf
+
+        return "bfloat16" if prefers_bfloat16(gpus=tf.config.list_physical_devices("GPU")) else "float32"
+
+    def _input_shape(self, n_features, image_shape):
+        """The shape of one sample as the network takes it."""
+        if self._input_kind == "rows" or (self._input_kind == "as_given" and image_shape is None):
+            return (n_features,)
+        if image_shape is not None:
+            given = getattr(self, "image_shape", None)
+            if given is not None and check_image_shape(given, n_features) != image_shape:
+                raise ValueError(
+                    f"image_shape={tuple(given)} does not match the images given to fit, of shape {image_shape}."
+                )
+            return image_shape
+        return check_image_shape(getattr(self, "image_shape", None), n_features)
+
+    def _fitted_rows(self, X):
+        """The rows of ``X``, whose images (if it holds images) must have the fitted shape."""
+        rows, image_shape = split_images(X)
+        if image_shape is not None and len(self.input_shape_) == 3 and image_shape != self.input_shape_:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on images of shape {self.input_shape_}, "
+                f"got images of shape {image_shape}."
+            )
+        return rows
+
+    def _validate_X(self, X):
+        """Rows of ``X``, float32, checked as the fitted estimator's input."""
+        return validate_data(self, self._fitted_rows(X), reset=False, dtype=np.float32, ensure_all_finite=True)
+
+    def _network_input(self, rows):
+        return rows.reshape(rows.shape[0], *self.input_shape_)
+
+    def _encode(self, y, name="y"):
+        """Class indices of ``y``; every label must be one of ``classes_``."""
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"{name} has label(s) {unknown.tolist()} that are not among the classes of this classifier "
+                f"({self.classes_.tolist()})."
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int32)
+
+    def _set_classes(self, y, classes):
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{type(self).__name__} supports binary and multiclass targets only; got a {target_type} target."
+            )
+        labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+        if len(labels) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data contains "
+                f"only one class: {labels[0]!r}."
+            )
+        self.classes_ = LabelEncoder().fit(labels).classes_
+
+    def _sample_weight(self, sample_weight, y_enc):
+        """Per-sample loss weights: ``sample_weight`` times ``class_weight``'s; None where all are 1."""
+        weights = np.ones(len(y_enc), dtype=np.float32)
+        if sample_weight is not None:
+            sw = np.full(len(y_enc), sample_weight, np.float32) if np.ndim(sample_weight) == 0 else sample_weight
+            sw = check_array(sw, ensure_2d=False, dtype=np.float32, input_name="sample_weight")
+            if sw.shape != (len(y_enc),):
+                raise ValueError(f"sample_weight has shape {sw.shape}, expected ({len(y_enc)},).")
+            if (sw < 0).any():
+                raise ValueError("sample_weight has negative values; weights must be >= 0.")
+            weights *= sw
+        if self.class_weight is not None:
+            class_weight = self.class_weight
+            if isinstance(class_weight, dict):
+                class_weight = {int(self._encode(np.asarray([k]), "class_weight")[0]): v
+                                for k, v in class_weight.items()}
+            weights *= compute_sample_weight(class_weight, y_enc).astype(np.float32)
+        if len(np.unique(y_enc[weights > 0])) < min(2, len(self.classes_)):
+            raise ValueError(
+                "sample_weight leaves samples of only one class with a positive weight; "
+                f"{type(self).__name__} needs at least 2 classes to learn."
+            )
+        return None if np.all(weights == 1) else weights
+
+    def _validation_split(self, X, y, sample_weight, seed):
+        """Stratified, seeded hold-out of ``validation_fraction`` for early stopping."""
+        counts = np.bincount(y, minlength=len(self.classes_))
+        counts = counts[counts > 0]
+        n_val = int(np.ceil(self.validation_fraction * len(y)))
+        if counts.min() < 2 or n_val < len(counts) or len(y) - n_val < len(counts):
+            raise ValueError(
+                f"early_stopping=True holds out a stratified validation_fraction={self.validation_fraction} of the "
+                f"{len(y)} training samples, which needs at least 2 samples of every class and at least one per "
+                f"class on each side ({len(counts)} classes, the rarest with {counts.min()} sample(s), a hold-out "
+                f"of {n_val}). Use more data, a larger validation_fraction, or early_stopping=False."
+            )
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        parts = train_test_split(*arrays, test_size=self.validation_fraction, stratify=y, random_state=seed)
+        train, val = parts[0::2], parts[1::2]
+        return train[0], train[1], (train[2] if sample_weight is not None else None), tuple(val)
+
+    # ------------------------------------------------------------------ network
+    def _compile_kwargs(self, steps):
+        """The optimizer (with its schedule), loss and metric of a new network."""
+        keras = import_keras()
+        from ._losses import SparseCategoricalCrossentropy
+        from ._optimizers import FusedAdam
+        from ._schedules import CosineSchedule
+
+        schedule = None
+        if self.lr_schedule != "constant":
+            warmup = 0.3 if self.lr_schedule == "one_cycle" else 0.0
+            schedule = CosineSchedule(self.learning_rate, steps, warmup_fraction=warmup)
+        options = {k[len("optimizer__"):]: v for k, v in self._extra().items() if k.startswith("optimizer__")}
+        if self.weight_decay:
+            options.setdefault("weight_decay", self.weight_decay)
+        if self.optimizer == "sgd":
+            options = {"momentum": 0.9, "nesterov": True, **options}
+        optimizer = {"adam": FusedAdam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[
+            self.optimizer](learning_rate=self.learning_rate if schedule is None else schedule, **options)
+        loss = getattr(self, "loss", None)  # the presets have no loss parameter
+        if loss is not None:
+            if isinstance(loss, str) and loss == "categorical_crossentropy":
+                raise ValueError(
+                    f"loss={loss!r} needs one-hot targets, but the network is trained on class indices: "
+                    "use loss='sparse_categorical_crossentropy' (or leave loss=None)."
+                )
+        elif self.label_smoothing:
+            loss = SparseCategoricalCrossentropy(label_smoothing=self.label_smoothing)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy()
+        metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        return {"optimizer": optimizer, "loss": loss, "metrics": [metric]}, schedule
+
+    def _build(self, X, seed, steps, compute_dtype):
+        """A new network for training input ``X``, compiled: sets ``model_``."""
+        keras = import_keras()
+        n_classes = len(self.classes_)
+        builder, params = self._network(X.shape[1:], seed)
+        compile_kwargs, schedule = self._compile_kwargs(steps)
+        with _seeded_build(seed, compute_dtype):
+            model = _scikeras.build_network(builder, X, n_classes, params=params, compile_kwargs=compile_kwargs)
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"The model function returned a {type(model).__name__}, not a keras.Model.")
+        units = model.output_shape[-1] if isinstance(model.output_shape, tuple) else None
+        if units not in (n_classes, 1 if n_classes == 2 else n_classes):
+            raise ValueError(
+                f"The network's output has shape {model.output_shape}; it must end in a softmax over the "
+                f"{n_classes} classes (or, for two classes, one sigmoid unit)."
+            )
+        self.model_ = model
+        if not model.compiled:
+            self._compile(steps)
+        else:  # compiled by the builder: with the optimizer it was given (the schedule is ours), or its own
+            self._optimizer_is_ours = model.optimizer is compile_kwargs["optimizer"]
+            self._schedule = schedule if self._optimizer_is_ours else None
+            model.optimizer.build(model.trainable_variables)
+
+    def _compile(self, steps):
+        """Compile ``model_`` with this estimator's optimizer, schedule and loss.
+
+        A compiled model's optimizer state (its step count and moments) is
+        carried over when the optimizer is of the same kind: this is how a
+        network unpickled or loaded from a file trains further.
+        """
+        keras = import_keras()
+        old = self.model_.optimizer if self.model_.compiled else None
+        compile_kwargs, self._schedule = self._compile_kwargs(steps)
+        if self.model_.output_shape[-1] == 1:
+            compile_kwargs["loss"] = keras.losses.BinaryCrossentropy(label_smoothing=self.label_smoothing)
+            compile_kwargs["metrics"] = [keras.metrics.BinaryAccuracy(name="accuracy")]
+        self.model_.compile(**compile_kwargs, jit_compile=self.jit_compile,
+                            steps_per_execution=self.steps_per_execution)
+        # create the optimizer's variables now, so that TensorFlow traces the training step once
+        # (created inside the first trace, they make TensorFlow trace it a second time)
+        new = self.model_.optimizer
+        new.build(self.model_.trainable_variables)
+        if old is not None and type(old) is type(new) and len(old.variables) == len(new.variables):
+            for target, value in zip(new.variables, old.variables):
+                target.assign(value)
+        self._optimizer_is_ours = True
+
+    def _plan(self, X, seed, steps, compute_dtype, continuing):
+        """Build the network or prepare the fitted one to train ``steps`` more steps; return the first step."""
+        if not continuing:
+            self._build(X, seed, steps, compute_dtype)
+        elif self._optimizer_is_ours and not hasattr(self, "_schedule"):  # unpickled: reach the schedule again
+            self._compile(steps)
+        start = int(self.model_.optimizer.iterations.numpy())
+        if getattr(self, "_schedule", None) is not None:
+            self._schedule.plan(steps, start_step=start, warmup=np.isfinite(steps))
+        return start
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_schedule", None)  # the schedule inside the pickled model is another object after unpickling
+        return state
+
+    def _check_probabilities(self, X):
+        out = np.asarray(self.model_(X[: min(len(X), 16)], training=False), dtype=np.float32)
+        proba = np.concatenate([1 - out, out], axis=1) if out.shape[1] == 1 else out
+        if not (np.all(proba >= -1e-6) and np.allclose(proba.sum(axis=1), 1, atol=1e-3)):
+            raise ValueError(
+                "The network's outputs are not class probabilities (rows of non-negative values summing to 1): "
+                "end it with a softmax over the classes, or for two classes with one sigmoid unit."
+            )
+
+    # --------------------------------------------------------------------- fit
+    def _fit_seed(self):
+        if self.random_state is None:
+            return None
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _train(self, X, y, sample_weight, X_val, y_val, *, epochs, continuing, classes, constant_rate):
+        compute_dtype = self.compute_dtype_ if continuing else self._resolved_compute_dtype()
+        if continuing:
+            rows, y = validate_data(self, self._fitted_rows(X), y, reset=False, dtype=np.float32,
+                                    ensure_all_finite=True)
+            y_enc = self._encode(y)
+        else:
+            rows, image_shape = split_images(X)
+            rows, y = validate_data(self, rows, y, reset=True, dtype=np.float32, ensure_all_finite=True)
+            self._set_classes(y, classes)
+            y_enc = self._encode(y)
+            self.input_shape_ = tuple(self._input_shape(rows.shape[1], image_shape))
+        X = self._network_input(rows)
+        sample_weight = self._sample_weight(sample_weight, y_enc)
+        seed = self._fit_seed()
+
+        validation_data = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("Validation data needs both X_val and y_val.")
+            validation_data = (self._network_input(self._validate_X(X_val)), self._encode(np.asarray(y_val), "y_val"))
+        elif self.early_stopping and not constant_rate:  # partial_fit trains on every row of its chunk
+            X, y_enc, sample_weight, validation_data = self._validation_split(X, y_enc, sample_weight, seed)
+
+        steps_per_epoch = int(np.ceil(X.shape[0] / self.batch_size))
+        steps = np.inf if constant_rate else epochs * steps_per_epoch
+        if not continuing:
+            self.compute_dtype_ = compute_dtype
+            self.history_ = {}
+            self.n_epochs_ = 0
+        start_step = self._plan(X, seed, steps, compute_dtype, continuing)
+        if not continuing:
+            self._check_probabilities(X)
+
+        order = RowOrder(X.shape[0], seed, first_epoch=self.n_epochs_)
+        callbacks = [order, _callbacks.StopOnNaN()]
+        if self.max_fit_time is None:
+            timer = _callbacks.EpochTimer()
+        else:
+            timer = _callbacks.TimeBudget(self.max_fit_time, steps_per_epoch, self._schedule, start_step)
+        callbacks.append(timer)
+        keras = import_keras()
+        stopper = None
+        if self.early_stopping and validation_data is not None:
+            stopper = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.n_iter_no_change, restore_best_weights=True
+            )
+            callbacks.append(stopper)
+        # user callbacks: fresh copies, so that no state leaks between fits
+        callbacks += [copy.deepcopy(cb) for cb in _callback_list(self.callbacks)]
+
+        arrays = (X, y_enc) if sample_weight is None else (X, y_enc, sample_weight)
+        train = training_dataset(arrays, self.batch_size, order)
+        if validation_data is not None:
+            validation_data = training_dataset(validation_data, self.batch_size)
+        history = self.model_.fit(
+            train, validation_data=validation_data, epochs=epochs, callbacks=callbacks, verbose=self.verbose,
+            shuffle=False,  # the input pipeline draws each epoch's order (RowOrder)
+        ).history
+        history = {key: [float(v) for v in values] for key, values in history.items()}
+        if not history.get("loss") or not np.all(np.isfinite(history["loss"])):
+            raise TrainingError(
+                f"{type(self).__name__}: training diverged, the loss became NaN or infinite at epoch "
+                f"{self.n_epochs_ + len(history.get('loss', []))}. Lower learning_rate or check the input scaling."
+            )
+        done = len(history["loss"])
+        seconds = timer.cumulative_seconds[:done]
+        offset = self.history_["time"][-1] if self.history_.get("time") else 0.0
+        history["time"] = [offset + s for s in seconds]
+        for key, values in history.items():
+            self.history_.setdefault(key, []).extend(values)
+        first = self.n_epochs_
+        self.n_epochs_ += done
+        if stopper is not None and stopper.best_weights is not None:
+            self.best_epoch_ = first + int(stopper.best_epoch) + 1
+        else:
+            self.best_epoch_ = self.n_epochs_
+        self.n_trainable_params_ = int(sum(int(np.prod(w.shape)) for w in self.model_.trainable_weights))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
+        """Train the network: a new one, or with ``warm_start`` the fitted one further.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Training data: rows, or channels-last images ``(n_samples,
+            height, width[, channels])``.  Any numeric dtype; used as
+            float32.
+        y : array-like of shape (n_samples,)
+            Class labels (any type scikit-learn accepts: ints, strings, ...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss (multiplied by ``class_weight``'s).
+        X_val : array-like, default=None
+            Validation data, shaped as ``X``: its loss and accuracy are
+            recorded every epoch (``history_``) and, with
+            ``early_stopping``, monitored instead of a hold-out of ``X``.
+            In a pipeline, pass it with metadata routing so that the steps
+            before the classifier transform it too (see
+            :func:`~skfmnist.make_model_pipeline`).
+        y_val : array-like, default=None
+            Labels of ``X_val``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "model_")
+        return self._train(X, y, sample_weight, X_val, y_val, epochs=self.epochs, continuing=continuing,
+                           classes=None, constant_rate=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on a chunk of data, continuing from the weights so far.
+
+        For data that does not fit in memory at once, as
+        :meth:`sklearn.neural_network.MLPClassifier.partial_fit`.  The
+        learning rate is constant (``learning_rate``): a schedule needs the
+        number of steps of the whole training, which incremental training
+        does not know.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem: required on the first call (a chunk
+            may lack some), ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+
+        Returns
+        -------
+        self : object
+        """
+        continuing = hasattr(self, "model_")
+        if not continuing and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._train(X, y, sample_weight, None, None, epochs=1, continuing=continuing, classes=classes,
+                           constant_rate=True)
+
+    # ------------------------------------------------------------------ predict
+    def _network_proba(self, X):
+        """The network's class probabilities for network input ``X``, batch by batch."""
+        n_classes = len(self.classes_)
+        proba = np.empty((X.shape[0], n_classes), dtype=np.float32)
+        for start in range(0, X.shape[0], PREDICT_BATCH_SIZE):
+            proba[start : start + PREDICT_BATCH_SIZE] = self._predict_batch(X[start : start + PREDICT_BATCH_SIZE])
+        return proba
+
+    def _predict_batch(self, batch):
+        # the compiled predict function on one batch: the batches of model.predict (identical output) without
+        # its per-call input pipeline and its copy of the whole input
+        out = np.asarray(self.model_.predict_on_batch(batch), dtype=np.float32)
+        return np.concatenate([1 - out, out], axis=1) if out.shape[1] == 1 else out
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Samples, as in ``fit`` (any numeric dtype).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; rows sum to one.
+        """
+        check_is_fitted(self)
+        proba = self._network_proba(self._network_input(self._validate_X(X))).astype(np.float64)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Samples, as in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+    def _extra(self):
+        return getattr(self, "_kwargs", {})
+
+
+#: Prefixes of keyword arguments that set the builder's parameters or go elsewhere (set_params keeps them).
+_ROUTED = ("model__", "optimizer__")
+#: ... and of those that do not go to the builder.
+_NOT_FOR_MODEL = ("optimizer__",)

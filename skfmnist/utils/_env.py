@@ -1,0 +1,114 @@
+"""Every environment variable skfmnist reads or sets, in one place.
+
+Set by skfmnist, once, just before it imports TensorFlow (and only where the
+environment does not already set them; a value you set always wins):
+
+``KERAS_BACKEND=tensorflow``
+    The estimators drive TensorFlow's Keras.
+``TF_CPP_MIN_LOG_LEVEL=2``
+    TensorFlow's C++ warnings and notes are not shown (errors are).
+``TF_ENABLE_ONEDNN_OPTS=1`` (x86 CPUs only)
+    oneDNN's CPU kernels, which choose their instructions at run time
+    (AVX2, AVX-512, AMX), instead of Eigen's, which TensorFlow's wheels
+    compile without AVX2.  TensorFlow turns them on by itself only on CPUs
+    with AVX512-VNNI, AVX512-BF16, AVX-VNNI or AMX; elsewhere convolutions
+    then train markedly slower (``benchmarks/RESULTS.md``).  Set it to 0 to
+    keep Eigen's kernels.  TensorFlow reads it when it is imported, so it has
+    no effect if TensorFlow was imported before skfmnist.
+
+Read by skfmnist:
+
+``SKFMNIST_DATA``
+    Folder holding the Fashion-MNIST files (:func:`skfmnist.fetch_fashion_mnist`).
+``SKFMNIST_TF_THREADS``, ``SKFMNIST_TF_INTER_THREADS``
+    TensorFlow's intra-op and inter-op thread counts; otherwise
+    ``OMP_NUM_THREADS``, which joblib's process workers receive as their share
+    of the cores (TensorFlow itself ignores it).
+``ONEDNN_MAX_CPU_ISA``
+    oneDNN's cap on the instruction sets it may use; ``compute_dtype="auto"``
+    reads it to tell whether bfloat16 keeps its fast path.
+"""
+
+# SPDX-License-Identifier: MIT
+
+import os
+import platform
+
+__all__ = ["DATA_ENV", "INTER_THREADS_ENV", "ONEDNN_ENV", "ONEDNN_ISA_ENV", "THREADS_ENV", "env_defaults",
+           "set_env_defaults", "threads_from_env"]
+
+DATA_ENV = "SKFMNIST_DATA"
+THREADS_ENV = "SKFMNIST_TF_THREADS"
+INTER_THREADS_ENV = "SKFMNIST_TF_INTER_THREADS"
+ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
+ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
+
+#: ``platform.machine()`` of the CPUs whose TensorFlow wheels hold oneDNN's x86 kernels.
+X86 = frozenset({"x86_64", "amd64", "i386", "i686"})
+
+
+def env_defaults(machine=None):
+    """The variables skfmnist sets before importing TensorFlow, where unset.
+
+    Parameters
+    ----------
+    machine : str, default=None
+        ``platform.machine()`` of the CPU; None reads this one.  oneDNN's
+        kernels are asked for on x86 only (on Arm, TensorFlow's oneDNN build
+        runs other kernels, which skfmnist has not measured).
+
+    Returns
+    -------
+    defaults : dict of str to str
+    """
+    machine = (platform.machine() if machine is None else machine).lower()
+    defaults = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if machine in X86:
+        defaults[ONEDNN_ENV] = "1"
+    return defaults
+
+
+def set_env_defaults(environ=None, machine=None):
+    """Set :func:`env_defaults` in ``environ`` where it has no value; return what was set.
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        The environment to change; None is ``os.environ``.
+    machine : str, default=None
+        As in :func:`env_defaults`.
+
+    Returns
+    -------
+    set_here : dict of str to str
+        The variables this call set (the others were set already).
+    """
+    environ = os.environ if environ is None else environ
+    set_here = {name: value for name, value in env_defaults(machine).items() if name not in environ}
+    environ.update(set_here)
+    return set_here
+
+
+def threads_from_env(environ=None):
+    """TensorFlow's ``(intra_op, inter_op)`` thread counts asked for by the environment.
+
+    ``SKFMNIST_TF_THREADS`` / ``SKFMNIST_TF_INTER_THREADS`` first, otherwise
+    ``OMP_NUM_THREADS`` for both; None leaves TensorFlow's default (all cores).
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        None reads ``os.environ``.
+
+    Returns
+    -------
+    threads : tuple of (int or None, int or None)
+    """
+    environ = os.environ if environ is None else environ
+
+    def read(name):
+        value = environ.get(name, "").strip()
+        return int(value) if value.isdigit() and int(value) > 0 else None
+
+    intra = read(THREADS_ENV) or read("OMP_NUM_THREADS")
+    return intra, read(INTER_THREADS_ENV) or intra
