@@ -131,7 +131,10 @@ def test_cross_validate_uses_stratified_folds(fmnist_small):
 def test_wrong_pixel_count_in_pipeline_is_an_error(fmnist_small):
     X_train, y_train, _, _ = fmnist_small
     with pytest.raises(ValueError, match="783 features per sample"):
-        make_model_pipeline("cnn", **FAST).fit(X_train[:50, :783], y_train[:50])
+        make_model_pipeline("cnn", image_shape=(28, 28), **FAST).fit(X_train[:50, :783], y_train[:50])
+    fitted = make_model_pipeline("cnn", **FAST).fit(X_train[:50], y_train[:50])  # 28 x 28, inferred
+    with pytest.raises(ValueError, match="783 features, but ImageReshaper is expecting 784"):
+        fitted.predict(X_train[:5, :783])
 
 
 def test_unknown_model_name():
@@ -161,13 +164,16 @@ def test_n_features_in_counts_pixels_for_rows_and_images():
     rng = np.random.default_rng(0)
     images = rng.random((40, 6, 6, 1), dtype=np.float32)
     y = np.arange(40) % 2
-    for X in (images, images.reshape(40, 36), images[..., 0]):
-        clf = CNNClassifier(filters=(2,), dense_units=4, epochs=1, random_state=0).fit(X, y)
+    for X, image_shape in ((images, None), (images.reshape(40, 36), (6, 6)), (images[..., 0], None)):
+        clf = CNNClassifier(image_shape=image_shape, filters=(2,), dense_units=4, epochs=1, random_state=0).fit(X, y)
         assert clf.n_features_in_ == 36
         assert clf.input_shape_ == (6, 6, 1)
         assert clf.predict(images).shape == (40,)
     with pytest.raises(ValueError, match="fitted on images of shape"):
         clf.predict(rng.random((3, 4, 9, 1)))
+    # rows of a square number of values from 64 on are square images; shorter rows are rows
+    assert CNNClassifier(epochs=1, filters=(2,), dense_units=4).fit(rng.random((40, 64)), y).input_shape_ == (8, 8, 1)
+    assert CNNClassifier(epochs=1, filters=(2,), dense_units=4).fit(images.reshape(40, 36), y).input_shape_ == (1, 36, 1)
 
 
 def test_clone_keeps_settings_and_fit_changes_no_parameter(toy):
@@ -222,32 +228,15 @@ def test_early_stopping_uses_stratified_seeded_split(toy):
     clf = DenseClassifier(
         hidden_layer_sizes=(16,), epochs=30, early_stopping=True, n_iter_no_change=2, learning_rate=0.01, random_state=0
     )
-    X_tr, y_tr, _, (X_val, y_val) = clf._validation_split(X, y, None, 0)
-    assert np.all(np.abs(np.bincount(y_val) - 0.1 * np.bincount(y)) <= 1)  # stratified
     clf.fit(X, y)
+    # every class on both sides of the split: a hold-out of the last rows (one class) could not score this
+    assert max(clf.history_["val_accuracy"]) > 0.6
     assert {"val_loss", "val_accuracy"} <= set(clf.history_)
     assert 1 <= clf.best_epoch_ <= clf.n_epochs_ <= 30
     best = int(np.argmin(clf.history_["val_loss"]))
     assert clf.best_epoch_ == best + 1
     again = clone(clf).fit(X, y)
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
-
-
-def test_validation_split_is_train_test_split_in_aligned_memory(toy):
-    # the rows of scikit-learn's stratified split, in arrays that reach TensorFlow without a copy
-    from sklearn.model_selection import train_test_split
-
-    from skfmnist.utils._arrays import is_aligned
-
-    X, y = toy
-    X = X.astype(np.float32)
-    w = np.linspace(0.5, 2.0, len(y))
-    clf = DenseClassifier(validation_fraction=0.2)
-    X_tr, y_tr, w_tr, val = clf._validation_split(X, y, w, 3)
-    X_a, X_b, y_a, y_b, w_a, w_b = train_test_split(X, y, w, test_size=0.2, stratify=y, random_state=3, shuffle=True)
-    for got, want in zip((X_tr, y_tr, w_tr, *val), (X_a, y_a, w_a, X_b, y_b, w_b)):
-        np.testing.assert_array_equal(got, want)
-        assert got.dtype == want.dtype and is_aligned(got) and got.flags.c_contiguous
 
 
 def test_early_stopping_with_too_few_samples_is_clear(toy):
@@ -279,19 +268,6 @@ def test_labels_with_gaps_and_strings_round_trip(toy):
         np.testing.assert_array_equal(clf.classes_, np.unique(labels))
         assert set(clf.predict(X)) <= set(labels)
         assert clf.score(X, labels) > 0.6
-
-
-def test_seeding_is_scoped_to_fit(toy):
-    X, y = toy
-    import tensorflow as tf
-    from tensorflow.python.framework import config
-
-    state = np.random.get_state()
-    DenseClassifier(hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
-    after = np.random.get_state()
-    assert state[0] == after[0] and np.array_equal(state[1], after[1]) and state[2:] == after[2:]
-    assert not config.is_op_determinism_enabled()
-    tf.random.uniform((2,))  # an unseeded random op still works
 
 
 def test_random_state_none_stays_random(toy):
@@ -328,29 +304,6 @@ def test_nan_loss_stops_with_clear_error(toy):
         )
 
 
-def test_nan_input_is_refused_by_the_classifier_and_checked_once(toy, monkeypatch):
-    # The classifier checks X for NaN/infinity itself; scikeras, which would
-    # pass over the whole matrix again, is told to assume finite data.
-    import sklearn
-    from scikeras.wrappers import KerasClassifier
-
-    X, y = toy
-    bad = X.copy()
-    bad[3, 2] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        DenseClassifier(epochs=1).fit(bad, y)
-    seen = []
-    original = KerasClassifier.initialize
-    monkeypatch.setattr(
-        KerasClassifier,
-        "initialize",
-        lambda self, *a, **k: seen.append(sklearn.get_config()["assume_finite"]) or original(self, *a, **k),
-    )
-    DenseClassifier(hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
-    assert seen == [True]
-    assert sklearn.get_config()["assume_finite"] is False  # only around scikeras' own check
-
-
 def test_sparse_input_is_refused_clearly(toy):
     import scipy.sparse as sp
 
@@ -381,35 +334,6 @@ def test_steps_per_execution_changes_no_result(clf, toy):
 
 
 @pytest.mark.parametrize("clf", CLASSIFIERS, ids=lambda c: type(c).__name__)
-def test_training_step_is_traced_once_and_trains_the_same(clf, toy, monkeypatch):
-    # build_training_state creates the optimizer's, loss' and metrics' variables before fit, so
-    # TensorFlow traces the training step once; Keras' own order (variables created in the first
-    # trace) costs a second trace. Both train the same weights.
-    import keras
-
-    from skfmnist.models import _builders
-
-    X, y = toy
-    X = np.abs(X).astype(np.float32)
-    traces = []
-    train_step = keras.Model.train_step
-
-    def counting_train_step(self, data):
-        traces.append(self.name)
-        return train_step(self, data)
-
-    monkeypatch.setattr(keras.Model, "train_step", counting_train_step)
-    prebuilt = clone(clf).fit(X, y)
-    assert len(traces) == 1
-    traces.clear()
-    monkeypatch.setattr(_builders, "build_training_state", lambda model: model)
-    lazy = clone(clf).fit(X, y)
-    assert len(traces) == 2
-    assert prebuilt.history_["loss"] == lazy.history_["loss"]
-    np.testing.assert_array_equal(prebuilt.predict_proba(X), lazy.predict_proba(X))
-
-
-@pytest.mark.parametrize("clf", CLASSIFIERS, ids=lambda c: type(c).__name__)
 def test_bfloat16_compute_keeps_float32_weights_and_probabilities(clf, toy):
     from sklearn.utils._param_validation import InvalidParameterError
 
@@ -432,88 +356,6 @@ def test_bfloat16_compute_keeps_float32_weights_and_probabilities(clf, toy):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(mixed)).predict_proba(X), proba)
     with pytest.raises(InvalidParameterError, match="compute_dtype"):
         clone(clf).set_params(compute_dtype="float16").fit(X, y)
-
-
-@pytest.mark.parametrize("native", [True, False])
-def test_auto_compute_dtype_follows_the_hardware(native, toy, monkeypatch):
-    import skfmnist.models._base as base
-
-    X, y = toy
-    monkeypatch.setattr(base, "prefers_bfloat16", lambda: native)
-    clf = DenseClassifier(hidden_layer_sizes=(8,), epochs=1, compute_dtype="auto", random_state=0).fit(X, y)
-    expected = "bfloat16" if native else "float32"
-    assert clf.compute_dtype == "auto"  # the parameter is left as given
-    assert clf.compute_dtype_ == expected
-    policy = clf.model_.layers[1].dtype_policy.name
-    assert policy == ("mixed_bfloat16" if native else "float32")
-    assert DenseClassifier(epochs=1, compute_dtype="bfloat16").fit(X, y).compute_dtype_ == "bfloat16"
-
-
-def _fast_bf16_possible():
-    """Neither a GPU (there "auto" keeps float32) nor Eigen's CPU kernels (no bfloat16 fast path)."""
-    from skfmnist.utils._tf import import_keras, onednn_enabled
-
-    import_keras()
-    import tensorflow as tf
-
-    return not tf.config.list_physical_devices("GPU") and onednn_enabled() is not False
-
-
-def test_prefers_bfloat16_reads_the_cpu_vendor_and_flags(tmp_path, monkeypatch):
-    from skfmnist.utils._tf import prefers_bfloat16
-
-    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    no_gpu = _fast_bf16_possible()
-
-    def cpuinfo(name, vendor, flags):  # one file per case: the answer is cached per file
-        cpu = f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: {flags}\n\n"
-        (tmp_path / name).write_text(cpu + cpu.replace(": 0", ": 1"))
-        return str(tmp_path / name)
-
-    # measured faster: AMD with AVX512-BF16; Intel's documented fast path: AMX
-    assert prefers_bfloat16(cpuinfo("amd_bf16", "AuthenticAMD", "fpu sse2 avx512f avx512_bf16")) is no_gpu
-    assert prefers_bfloat16(cpuinfo("intel_amx", "GenuineIntel", "avx512_bf16 amx_bf16 amx_tile")) is no_gpu
-    # measured slower: Intel with AVX512-BF16 but no AMX; never: no bf16 flag, unmeasured Arm
-    assert prefers_bfloat16(cpuinfo("intel_bf16", "GenuineIntel", "fpu avx512f avx512_bf16 avx512_fp16")) is False
-    assert prefers_bfloat16(cpuinfo("amd_plain", "AuthenticAMD", "fpu sse2 avx2 avx512f")) is False
-    (tmp_path / "arm").write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
-    assert prefers_bfloat16(str(tmp_path / "arm")) is False
-    assert prefers_bfloat16(str(tmp_path / "missing")) is False
-
-
-def test_prefers_bfloat16_follows_onednn_isa_cap(tmp_path, monkeypatch):
-    # ONEDNN_MAX_CPU_ISA below a fast path's instructions leaves bfloat16 without it
-    from skfmnist.utils._tf import prefers_bfloat16
-
-    fast = _fast_bf16_possible()
-    amd = tmp_path / "amd"
-    amd.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: avx2 avx512f avx512_bf16\n")
-    amx = tmp_path / "amx"
-    amx.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: avx512f avx512_bf16 amx_bf16 amx_tile\n")
-    for cap, amd_fast, amx_fast in [
-        ("AVX2", False, False),
-        ("avx512_core", False, False),
-        ("AVX512_CORE_BF16", fast, False),  # AVX512-BF16 kept, AMX not
-        ("AVX512_CORE_AMX", fast, fast),
-        ("AVX10_1_512_AMX", fast, fast),
-        ("DEFAULT", fast, fast),
-        ("NOT_AN_ISA", False, False),  # unknown: counted as a cap
-    ]:
-        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
-        assert prefers_bfloat16(str(amd)) is amd_fast, cap
-        assert prefers_bfloat16(str(amx)) is amx_fast, cap
-
-
-def test_cpu_model_names_family_and_model(tmp_path):
-    # "AMD EPYC" alone hides which generation (with or without AVX-512) measured a figure
-    from skfmnist.utils._show_versions import _cpu_model
-
-    zen3 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\n"
-    (tmp_path / "zen3").write_text(zen3 + "\n" + zen3.replace(": 1\n", ": 17\n").replace(": 0", ": 1"))
-    assert _cpu_model(str(tmp_path / "zen3")) == "AMD EPYC (family 25, model 1)"  # the first CPU's
-    (tmp_path / "bare").write_text("processor\t: 0\nmodel name\t: Some CPU\n")
-    assert _cpu_model(str(tmp_path / "bare")) == "Some CPU"
-    assert _cpu_model(str(tmp_path / "missing"))  # falls back to platform's answer
 
 
 @pytest.mark.parametrize(
@@ -546,19 +388,19 @@ def test_no_float64_copy_of_the_images_on_the_path(name, params):
 
     images, scale_peak = peak(pipe[:-1].fit_transform, X)
     assert images.dtype == np.float32
-    _, fit_peak = peak(pipe[-1].fit, images, y)  # Keras' data adapter makes one float32 copy
+    _, fit_peak = peak(pipe[-1].fit, images, y)  # TensorFlow's copy of the images is not NumPy's: not counted
     _, predict_peak = peak(pipe.predict, X)  # scaling copy only
     assert scale_peak < 1.1 * float32_mb
     assert fit_peak < 1.1 * float32_mb
     # + the small probability matrices, and with the test-time views (deep_cnn) one moved copy
     # of one prediction batch (1,024 images) and its mirror image at a time, never of the whole input
-    batch_bytes = pipe[-1]._predict_batch_size * 784 * 4
+    batch_bytes = 1024 * 784 * 4  # the classifiers predict 1,024 images at a time
     assert predict_peak < 1.1 * float32_mb + 2 * batch_bytes
 
 
 @pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
 def test_augmentation_acts_in_training_only(Est):
-    from skfmnist.utils._tf import import_keras
+    from skfmnist.utils._keras import import_keras
 
     keras = import_keras()
     rng = np.random.default_rng(0)
@@ -659,22 +501,13 @@ def test_test_time_shift_averages_the_shifted_views(Est, flip):
         np.testing.assert_allclose(clf.predict_proba(X), alone, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
-def test_test_time_shift_auto_follows_augment(Est):
-    assert Est().test_time_shift == "auto"
-    assert Est(augment=True)._test_time_shift() == 1 and Est(augment=False)._test_time_shift() == 0
-    assert Est(augment=False, test_time_shift=2)._test_time_shift() == 2
-    assert not Est(augment=False)._uses_test_time_augmentation()
-    assert Est(augment=False, test_time_shift=1, test_time_flip=False)._uses_test_time_augmentation()
-
-
 def test_test_time_shift_out_of_the_frame_fails_before_training():
     X = np.random.default_rng(3).random((20, 4, 4, 1), dtype=np.float32)
     y = np.repeat([0, 1], 10)
     clf = CNNClassifier(filters=(2,), dense_units=4, epochs=1, test_time_shift=4)
     with pytest.raises(ValueError, match=r"test_time_shift=4 moves images of shape \(4, 4, 1\) out of the frame"):
         clf.fit(X, y)
-    assert not hasattr(clf, "keras_classifier_")
+    assert not hasattr(clf, "model_")
     clf.set_params(test_time_shift=1).fit(X, y)
     clf.set_params(test_time_shift=5)
     with pytest.raises(ValueError, match="out of the frame"):
@@ -696,3 +529,47 @@ def test_predictions_do_not_depend_on_sample_order(clf, toy):
     order = np.random.default_rng(0).permutation(len(X))
     np.testing.assert_allclose(clf.predict_proba(X)[order], clf.predict_proba(X[order]), rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(clf.predict(X)[order], clf.predict(X[order]))
+
+
+# --------------------------------------------------------------- other image data
+@pytest.mark.parametrize(
+    "name, params, floor",
+    [
+        ("dense", {"epochs": 20}, 0.93),
+        ("cnn", {"epochs": 12}, 0.93),
+        ("deep_cnn", {"epochs": 20, "horizontal_flip": False}, 0.93),
+    ],
+)
+def test_each_preset_learns_the_digits(name, params, floor):
+    from skfmnist import load_digits_images
+
+    digits = load_digits_images()
+    pipe = make_model_pipeline(name, max_value=digits.max_value, random_state=0, **params)
+    pipe.fit(digits.X_train, digits.y_train)
+    assert pipe[-1].input_shape_ == ((64,) if name == "dense" else (8, 8, 1))
+    assert pipe.score(digits.X_test, digits.y_test) > floor
+
+
+def test_horizontal_flip_switches_off_the_mirror_images_of_training_and_prediction():
+    rng = np.random.default_rng(0)
+    X = rng.random((48, 8, 8, 1), dtype=np.float32)
+    y = np.repeat([0, 1], 24)
+    params = {"filters": (4,), "dense_units": 8, "epochs": 1, "batch_size": 16, "random_state": 0}
+    clothing = DeepCNNClassifier(**params).fit(X, y)
+    assert any(layer.name == "augment_flip" for layer in clothing.model_.layers)
+    mirror = np.ascontiguousarray(X[:, :, ::-1])
+    np.testing.assert_array_equal(clothing.predict_proba(X), clothing.predict_proba(mirror))
+    digits = DeepCNNClassifier(horizontal_flip=False, **params).fit(X, y)
+    assert not any(layer.name == "augment_flip" for layer in digits.model_.layers)
+    assert any(layer.name == "augment_shift" for layer in digits.model_.layers)  # shifts stay
+    assert not np.allclose(digits.predict_proba(X), digits.predict_proba(mirror))
+
+
+def test_no_augmentation_or_views_for_tabular_rows(toy):
+    # rows are seen as images one pixel high: a shift or a mirror image would scramble their features
+    X, y = toy
+    clf = DeepCNNClassifier(filters=(4,), dense_units=8, epochs=1, random_state=0).fit(X, y)
+    assert clf.input_shape_ == (1, 16, 1)
+    assert not any(layer.name.startswith("augment") for layer in clf.model_.layers)
+    np.testing.assert_array_equal(clf.predict_proba(X), np.asarray(clf.model_(X.reshape(-1, 1, 16, 1)), dtype=float)
+                                  / np.asarray(clf.model_(X.reshape(-1, 1, 16, 1)), dtype=float).sum(1, keepdims=True))

@@ -40,6 +40,9 @@ _BUILD_LOCK = threading.Lock()
 #: Rows per call of the network at prediction.
 PREDICT_BATCH_SIZE = 1024
 
+#: Fewest batches of an epoch: smaller data gets smaller batches (see ``batch_size``).
+MIN_STEPS_PER_EPOCH = 10
+
 
 def _callback_list(callbacks):
     if callbacks is None:
@@ -331,12 +334,15 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         """Per-sample loss weights: ``sample_weight`` times ``class_weight``'s; None where all are 1."""
         weights = np.ones(len(y_enc), dtype=np.float32)
         if sample_weight is not None:
-            sw = np.full(len(y_enc), sample_weight, np.float32) if np.ndim(sample_weight) == 0 else sample_weight
-            sw = check_array(sw, ensure_2d=False, dtype=np.float32, input_name="sample_weight")
+            if isinstance(sample_weight, Real):
+                sample_weight = np.full(len(y_enc), sample_weight, np.float32)
+            sw = check_array(sample_weight, ensure_2d=False, dtype=np.float32, input_name="sample_weight")
             if sw.shape != (len(y_enc),):
                 raise ValueError(f"sample_weight has shape {sw.shape}, expected ({len(y_enc)},).")
             if (sw < 0).any():
                 raise ValueError("sample_weight has negative values; weights must be >= 0.")
+            if not sw.any():
+                raise ValueError("sample_weight is zero for every sample: there is nothing to train on.")
             weights *= sw
         if self.class_weight is not None:
             class_weight = self.class_weight
@@ -504,7 +510,9 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         elif self.early_stopping and not constant_rate:  # partial_fit trains on every row of its chunk
             X, y_enc, sample_weight, validation_data = self._validation_split(X, y_enc, sample_weight, seed)
 
-        steps_per_epoch = int(np.ceil(X.shape[0] / self.batch_size))
+        # at least MIN_STEPS_PER_EPOCH batches per epoch: on a few dozen samples, a handful of steps is no training
+        batch_size = min(self.batch_size, max(1, X.shape[0] // MIN_STEPS_PER_EPOCH))
+        steps_per_epoch = int(np.ceil(X.shape[0] / batch_size))
         steps = np.inf if constant_rate else epochs * steps_per_epoch
         if not continuing:
             self.compute_dtype_ = compute_dtype
@@ -532,7 +540,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         callbacks += [copy.deepcopy(cb) for cb in _callback_list(self.callbacks)]
 
         arrays = (X, y_enc) if sample_weight is None else (X, y_enc, sample_weight)
-        train = training_dataset(arrays, self.batch_size, order)
+        train = training_dataset(arrays, batch_size, order)
         if validation_data is not None:
             validation_data = training_dataset(validation_data, self.batch_size)
         history = self.model_.fit(
@@ -671,7 +679,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")

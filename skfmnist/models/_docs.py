@@ -36,7 +36,9 @@ _COMMON_PARAMETERS = """\
     label_smoothing : float, default=%(label_smoothing)r
         Probability mass moved from the true class to all classes, in [0, 1).
     batch_size : int, default=%(batch_size)r
-        Training mini-batch size.
+        Training mini-batch size.  On fewer than ``10 * batch_size``
+        samples the batches hold a tenth of the samples (at least one), so
+        that an epoch is at least ten optimizer steps.
     epochs : int, default=%(epochs)r
         Passes over the training data per ``fit``.
     class_weight : dict, "balanced" or None, default=None
