@@ -133,7 +133,7 @@ def test_wrong_pixel_count_in_pipeline_is_an_error(fmnist_small):
     with pytest.raises(ValueError, match="783 features per sample"):
         make_model_pipeline("cnn", image_shape=(28, 28), **FAST).fit(X_train[:50, :783], y_train[:50])
     fitted = make_model_pipeline("cnn", **FAST).fit(X_train[:50], y_train[:50])  # 28 x 28, inferred
-    with pytest.raises(ValueError, match="783 features, but ImageReshaper is expecting 784"):
+    with pytest.raises(ValueError, match="783 features, but PixelScaler is expecting 784"):
         fitted.predict(X_train[:5, :783])
 
 
