@@ -54,8 +54,8 @@ def test_metrics_json_matches_table(quick_report):
     assert metrics["metadata"]["n_train"] == 5000 and metrics["metadata"]["n_test"] == 2000
     assert len(metrics["metadata"]["data_files_sha256"]) == 4
     assert {"tensorflow", "keras", "scikit-learn", "scikeras"} <= set(metrics["versions"])
-    # the kernels TensorFlow ran (that skfmnist asks for oneDNN's: tests/test_tf_runtime.py)
-    from skfmnist.utils._tf import tensorflow_cpu_kernels
+    # the kernels TensorFlow ran (that skfmnist asks for oneDNN's: tests/test_env.py)
+    from skfmnist.utils._keras import tensorflow_cpu_kernels
 
     assert metrics["versions"]["tensorflow_cpu_kernels"] == tensorflow_cpu_kernels() in ("oneDNN", "Eigen")
     assert len(metrics["pairwise"]) == 3
@@ -116,7 +116,7 @@ def test_bad_grid_file(tmp_path, capsys):
 def test_versions_command_names_tensorflows_cpu_kernels(capsys):
     assert main(["versions"]) == 0
     out = capsys.readouterr().out
-    from skfmnist.utils._tf import tensorflow_cpu_kernels
+    from skfmnist.utils._keras import tensorflow_cpu_kernels
 
     assert tensorflow_cpu_kernels() in ("oneDNN", "Eigen")
     assert re.search(rf"^tensorflow_cpu_kernels: {tensorflow_cpu_kernels()}$", out, re.M)

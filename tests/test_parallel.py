@@ -107,7 +107,7 @@ def test_deep_cnn_fits_in_threads_draw_their_own_random_numbers():
 def test_a_fit_leaves_other_threads_keras_state_alone():
     # layer names count up per thread; a fit resets only its own thread's counters
     from skfmnist.models import DenseClassifier
-    from skfmnist.utils._tf import import_keras
+    from skfmnist.utils._keras import import_keras
 
     keras = import_keras()
     names = []

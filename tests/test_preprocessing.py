@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from skfmnist import ImageReshaper, PixelScaler
-from skfmnist.preprocessing import infer_image_shape
-from skfmnist.utils._arrays import aligned_empty, is_aligned
+from skfmnist.preprocessing import infer_image_shape, split_images
 
 
 def test_scaler_uint8_to_float32_one_copy():
@@ -26,13 +25,18 @@ def test_scaler_uint8_to_float32_one_copy():
     ],
     ids=["uint8", "float64", "int64", "fortran", "images"],
 )
-def test_scaler_output_is_float32_division_in_aligned_c_order(X):
-    # the values of X.astype(float32) / float32(255), bit for bit, in memory
-    # that TensorFlow can use without a copy (skfmnist.models._input.as_tensor)
+def test_scaler_output_is_the_float32_division(X):
+    # the values of X.astype(float32) / float32(255), bit for bit, in a new array of X's shape
     out = PixelScaler().fit_transform(X)
     np.testing.assert_array_equal(out, X.astype(np.float32) / np.float32(255))
     assert out.dtype == np.float32 and out.shape == X.shape
-    assert out.flags.c_contiguous and out.flags.writeable and is_aligned(out)
+
+
+@pytest.mark.parametrize("max_value, X", [(16, [[0, 4, 16]]), (1.0, [[0.0, 0.25, 1.0]])], ids=["digits", "unit"])
+def test_scaler_takes_other_pixel_ranges(max_value, X):
+    np.testing.assert_allclose(PixelScaler(max_value=max_value).fit_transform(np.array(X)), [[0, 0.25, 1]])
+    with pytest.raises(ValueError, match=f"must be <= max_value={max_value}"):
+        PixelScaler(max_value=max_value).fit(np.array(X) * 2)
 
 
 def test_scaler_never_modifies_float32_input():
@@ -131,18 +135,26 @@ def test_reshaper_infers_and_checks_shapes():
 
 def test_infer_image_shape():
     assert infer_image_shape(784) == (28, 28, 1)
-    assert infer_image_shape(12) == (2, 2, 3)
-    assert infer_image_shape(7) == (1, 7, 1)
+    assert infer_image_shape(64) == (8, 8, 1)
+    assert infer_image_shape(3072) == (32, 32, 3)
+    assert infer_image_shape(12) == (1, 12, 1)  # too small to be an image: a row
+    assert infer_image_shape(49) == (1, 49, 1)
 
 
-@pytest.mark.parametrize("shape", [(0,), (1,), (3, 5), (60, 784), (2, 28, 28, 1)])
-@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float32, np.float64])
-def test_aligned_empty(shape, dtype):
-    arrays = [aligned_empty(shape, dtype) for _ in range(4)]
-    for a in arrays:
-        assert a.shape == shape and a.dtype == dtype
-        assert a.flags.c_contiguous and a.flags.writeable
-        assert is_aligned(a) or not a.size  # NumPy may point an empty array anywhere
-        a[...] = 1  # the whole array is usable memory
-    assert not any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1 :] if a.size)
-    assert aligned_empty(4, np.float32).shape == (4,)
+def test_channels_first_images_are_a_clear_error():
+    with pytest.raises(ValueError, match=r"looks like channels-first.*X.transpose\(0, 2, 3, 1\)"):
+        split_images(np.zeros((2, 3, 32, 32)))
+    assert split_images(np.zeros((2, 32, 32, 3)))[1] == (32, 32, 3)
+    assert split_images(np.zeros((2, 8, 8)))[1] == (8, 8, 1)
+    with pytest.raises(ValueError, match="rank 5"):
+        split_images(np.zeros((2, 3, 3, 3, 3)))
+
+
+def test_reshaper_keeps_arrays_when_a_pipeline_asks_for_pandas():
+    import pandas as pd
+    from sklearn.pipeline import make_pipeline
+
+    X = np.random.default_rng(0).integers(0, 256, size=(4, 64))
+    pipe = make_pipeline(PixelScaler(), ImageReshaper()).set_output(transform="pandas")
+    assert isinstance(pipe[0].fit_transform(X), pd.DataFrame)
+    assert pipe.fit_transform(X).shape == (4, 8, 8, 1)

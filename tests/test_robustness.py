@@ -56,7 +56,7 @@ CASES = [
     ("reshaper-rank-5", lambda f: ImageReshaper().fit(np.zeros((2, 2, 2, 2, 2))), ValueError, "rank 5"),
     (
         "pipeline-wrong-pixels",
-        lambda f: make_model_pipeline("cnn").fit(IMG[:, :783], Y16),
+        lambda f: make_model_pipeline("cnn", image_shape=(28, 28)).fit(IMG[:, :783], Y16),
         ValueError,
         "783 features per sample",
     ),
@@ -96,7 +96,7 @@ CASES = [
     ),
     ("clf-negative-epochs", lambda f: DenseClassifier(epochs=-1).fit(X16, Y16), ValueError, "'epochs' parameter"),
     ("clf-dropout-1", lambda f: CNNClassifier(dropout=1.0).fit(X16, Y16), ValueError, "'dropout' parameter"),
-    ("clf-empty-filters", lambda f: CNNClassifier(filters=()).fit(X16, Y16), ValueError, "filters must be a non-empty"),
+    ("clf-empty-filters", lambda f: CNNClassifier(filters=()).fit(X16, Y16), ValueError, "filters must be a positive int or a non-empty"),
     (
         "clf-zero-learning-rate",
         lambda f: DeepCNNClassifier(learning_rate=0).fit(X16, Y16),
