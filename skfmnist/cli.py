@@ -19,7 +19,7 @@ __all__ = ["main", "build_parser"]
 #: information, warning and error lines (the oneDNN notice, CUDA probes on a machine without a GPU), the line
 #: before absl starts, and the CPU-feature notice's second line.  Fatal lines (F...) are kept.
 _NATIVE_NOISE = re.compile(
-    r"^(?:[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::InitializeLog"
+    r"^(?:[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::InitializeLog"
     r"|To enable the following instructions: .* rebuild TensorFlow)"
 )
 
@@ -28,10 +28,10 @@ _NATIVE_NOISE = re.compile(
 def _without_native_noise():
     """Keep TensorFlow's native start-up messages out of standard error, in this process and its children.
 
-    Python's own output (progress, warnings, errors) goes to standard error as
-    before; what native libraries write to file descriptor 2 (and what worker
-    processes started meanwhile write there) passes through a filter that
-    drops the lines of :data:`_NATIVE_NOISE`.
+    What native libraries, and worker processes started meanwhile, write to
+    file descriptor 2 passes through a filter that drops the lines of
+    :data:`_NATIVE_NOISE`.  Python's own standard error (progress bars,
+    warnings, errors) keeps writing to the terminal directly.
     """
     sys.stderr.flush()
     terminal = os.dup(2)
@@ -39,8 +39,9 @@ def _without_native_noise():
     os.dup2(write_end, 2)
     os.close(write_end)
     python_stderr = sys.stderr
-    sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
-                           errors="backslashreplace")
+    if python_stderr is sys.__stderr__:  # (a test's captured stream stays as it is)
+        sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
+                               errors="backslashreplace")
 
     def pump():
         with os.fdopen(read_end, "rb") as lines, os.fdopen(os.dup(terminal), "wb", buffering=0) as out:
@@ -54,11 +55,13 @@ def _without_native_noise():
         yield
     finally:
         sys.stderr.flush()
-        sys.stderr.close()
-        sys.stderr = python_stderr
+        if sys.stderr is not python_stderr:
+            sys.stderr.close()
+            sys.stderr = python_stderr
         os.dup2(terminal, 2)  # the pipe's last writer here closes: the filter reads to its end
         os.close(terminal)
         thread.join(timeout=5)
+
 
 _QUICK = {"train_size": 5000, "test_size": 2000, "epochs": 3, "cv": 2}
 

@@ -1,6 +1,7 @@
 """The command line: the quick end-to-end comparison and usage errors."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -191,3 +192,92 @@ def test_compare_in_threads_gives_the_serial_report(tmp_path):
     assert threads["cv_scores"] == serial["cv_scores"]
     for key in ("test_accuracy", "cv_mean", "best_params"):
         assert threads["models"][0][key] == serial["models"][0][key], key
+
+
+def _compare_digits(tmp_path, *extra):
+    argv = [sys.executable, "-m", "skfmnist", "compare", "--dataset", "digits", "--models", "dense", "--epochs", "1",
+            "--no-progress", "--out", str(tmp_path / "report"), "--overwrite", *extra]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_compare_shows_its_own_output_not_tensorflows_start_up(tmp_path):
+    quiet = _compare_digits(tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert not re.search(r"^[IWE]\d{4} |absl::InitializeLog|cuInit|oneDNN custom operations", quiet.stderr, re.M)
+    assert "Report:" in quiet.stdout
+    verbose = _compare_digits(tmp_path, "--verbose")
+    assert verbose.returncode == 0
+    noise = re.compile(r"^[IWE]\d{4} [\d:.]+ ", re.M)
+    if not noise.search(verbose.stderr):
+        pytest.skip("this TensorFlow printed no native start-up messages, so there was nothing to filter")
+
+
+def test_native_noise_filter_keeps_everything_else():
+    from skfmnist.cli import _NATIVE_NOISE
+
+    noise = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1796428300.001349    2935 port.cc:153] oneDNN custom operations are on.",
+        "E0000 00:00:1796428300.675717    2935 cuda_platform.cc:52] failed call to cuInit: INTERNAL",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the flags.",
+    ]
+    kept = ["F0000 00:00:1796428300.675717    2935 x.cc:52] fatal", "Traceback (most recent call last):",
+            "[models] 1/1 dense: test accuracy 0.9000 (3s)", "UserWarning: something"]
+    assert all(_NATIVE_NOISE.match(line) for line in noise)
+    assert not any(_NATIVE_NOISE.match(line) for line in kept)
+
+
+def test_compare_on_the_digits(tmp_path):
+    out = tmp_path / "digits"
+    assert main(["compare", "--dataset", "digits", "--models", "dense,cnn", "--epochs", "10", "--no-progress",
+                 "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["metadata"]["dataset"] == "digits" and metrics["metadata"]["image_shape"] == [8, 8, 1]
+    assert metrics["metadata"]["n_test"] == 450 and metrics["class_names"] == [str(d) for d in range(10)]
+    assert {row["model"]: row["test_accuracy"] > 0.9 for row in metrics["models"]} == {"dense": True, "cnn": True}
+    assert (out / "wrong_cnn.png").is_file() and (out / "models" / "cnn.skfmnist").is_file()
+
+
+def test_compare_on_your_own_arrays(tmp_path):
+    rng = np.random.default_rng(0)
+    y_train, y_test = np.arange(120) % 3, np.arange(60) % 3
+    X_train = rng.integers(0, 100, size=(120, 16, 16, 3)).astype(np.uint8)
+    X_test = rng.integers(0, 100, size=(60, 16, 16, 3)).astype(np.uint8)
+    X_train[y_train == 1, :, :, 0] += 150  # red and blue classes
+    X_test[y_test == 1, :, :, 0] += 150
+    X_train[y_train == 2, :, :, 2] += 150
+    X_test[y_test == 2, :, :, 2] += 150
+    data = tmp_path / "mine.npz"
+    np.savez(data, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+             class_names=np.array(["grey", "red", "blue"]))
+    out = tmp_path / "report"
+    assert main(["compare", "--data", str(data), "--models", "cnn", "--epochs", "8", "--no-progress",
+                 "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["class_names"] == ["grey", "red", "blue"] and metrics["metadata"]["image_shape"] == [16, 16, 3]
+    assert metrics["models"][0]["test_accuracy"] > 0.9
+    assert "| red |" in (out / "report.md").read_text() or "red" in (out / "classification_report_cnn.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"X_train": np.zeros((4, 3)), "y_train": np.zeros(4)}, "no array(s) X_test, y_test"),
+        ({"X_train": np.zeros((4, 3)), "y_train": np.zeros(3), "X_test": np.zeros((2, 3)), "y_test": np.zeros(2)},
+         "do not match"),
+        ({"X_train": np.zeros((4, 3)), "y_train": np.zeros(4), "X_test": np.zeros((2, 5)), "y_test": np.zeros(2)},
+         "but test images of shape"),
+    ],
+    ids=["missing", "lengths", "shapes"],
+)
+def test_bad_data_files_are_usage_errors(tmp_path, capsys, arrays, message):
+    data = tmp_path / "bad.npz"
+    np.savez(data, **arrays)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--data", str(data), "--out", str(tmp_path / "r")])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+    (tmp_path / "not.npz").write_text("hello")
+    with pytest.raises(SystemExit):
+        main(["compare", "--data", str(tmp_path / "not.npz"), "--out", str(tmp_path / "r")])
+    assert "not a NumPy .npz file" in capsys.readouterr().err

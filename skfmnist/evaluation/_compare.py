@@ -50,7 +50,7 @@ def _classifier(pipe):
 def _image_shape(estimators):
     """``(height, width, channels)`` of the images a fitted pipeline took, for the figures; None for rows."""
     for estimator in estimators:
-        for step in estimator.steps if hasattr(estimator, "steps") else [estimator]:
+        for step in [s for _, s in estimator.steps] if hasattr(estimator, "steps") else [estimator]:
             shape = getattr(step, "image_shape_", None) or getattr(step, "input_shape_", None)
             if shape is not None and len(shape) == 3:
                 return tuple(int(d) for d in shape)
