@@ -1,6 +1,4 @@
-"""Shared helpers of the benchmarks: RESULTS.md sections, Markdown tables, and
-the dropout layers of a pipeline's network (the builders' ``mask_bits_dropout``
-switch is not an estimator parameter).
+"""Shared helpers of the benchmarks: the command and machine of a run, Markdown tables, RESULTS.md sections.
 
 Each benchmark script owns one section of ``benchmarks/RESULTS.md``, between
 ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` markers, and rewrites only
@@ -9,7 +7,6 @@ that section, so that running one benchmark keeps the others' figures.
 
 # SPDX-License-Identifier: MIT
 
-import inspect
 import os
 import re
 import shlex
@@ -26,6 +23,9 @@ KERNEL_ENV = (
     "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "OPENBLAS_CORETYPE"
 )
 
+#: The environment as the benchmark found it, before skfmnist set its defaults for TensorFlow.
+_ENVIRONMENT = dict(os.environ)
+
 TITLE = "# skfmnist benchmarks\n\nEvery figure below comes from the command quoted at the top of its section.\n"
 
 
@@ -38,9 +38,7 @@ def command_line(script, argv=None):
     (``ONEDNN_MAX_CPU_ISA=AVX2 python ...``), not those that skfmnist set
     itself when it imported TensorFlow.
     """
-    from skfmnist.utils._tf import ENV_SET_HERE
-
-    env = [f"{k}={shlex.quote(os.environ[k])}" for k in KERNEL_ENV if k in os.environ and k not in ENV_SET_HERE]
+    env = [f"{k}={shlex.quote(_ENVIRONMENT[k])}" for k in KERNEL_ENV if k in _ENVIRONMENT]
     return " ".join([*env, shlex.join(["python", f"benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)])])
 
 
@@ -56,34 +54,6 @@ def header(command, settings):
         f"{kernels}", "",
         f"Settings: {settings}", "",
     ]
-
-
-def use_keras_dropout(pipe):
-    """Make ``pipe``'s network use Keras' own ``Dropout`` instead of ``MaskBitsDropout``; return it.
-
-    The builders' ``mask_bits_dropout`` switch is not an estimator parameter,
-    so it is set on this pipeline's classifier object only (a clone would
-    not keep it): for fits made here, to compare the two layers.
-
-    Raises
-    ------
-    ValueError
-        If the network's builder has no such switch (it builds no ``MaskBitsDropout``).
-    """
-    clf = pipe[-1]
-    if "mask_bits_dropout" not in inspect.signature(clf._builder).parameters:
-        raise ValueError(f"{type(clf).__name__}'s network has no MaskBitsDropout to replace")
-    network_params = clf._network_params
-    clf._network_params = lambda: {**network_params(), "mask_bits_dropout": False}
-    return pipe
-
-
-def dropout_layers(model):
-    """The Keras model's dropout layers (Keras' own and :class:`MaskBitsDropout`, a subclass)."""
-    from skfmnist.utils._tf import import_keras
-
-    keras = import_keras()
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
 
 
 def table(rows, cols):

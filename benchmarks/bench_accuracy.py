@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import command_line, header, table, write_section  # noqa: E402
 
 from skfmnist import fetch_fashion_mnist, make_model_pipeline  # noqa: E402
-from skfmnist.pipeline import MODEL_NAMES  # noqa: E402
+from skfmnist import MODEL_NAMES  # noqa: E402
 
 #: Target test accuracy (%) and training-time limit (s) of each default pipeline.
 TARGETS = {"deep_cnn": (94.0, 900.0), "cnn": (92.5, 300.0), "dense": (90.0, 120.0)}
@@ -61,9 +61,8 @@ class _Recorder:
 
 
 def _test_curve_callback(X_test, y_test, recorder):
-    from skfmnist.utils._tf import import_keras
-
-    keras = import_keras()
+    import skfmnist.models  # noqa: F401  (TensorFlow configured as skfmnist configures it)
+    import keras
 
     class TestCurve(keras.callbacks.Callback):
         """Test accuracy after each epoch; its own time is kept apart."""
@@ -105,13 +104,15 @@ def run_one(name, seed, X, y, X_test, y_test, epochs=None, curve=True, max_fit_t
     accuracy = float(pipe.score(X_test, y_test))
     clf = pipe[-1]
     no_flip = no_shift = None
-    if hasattr(clf, "_uses_test_time_augmentation") and clf._uses_test_time_augmentation():
-        # the same fitted network, predicting without the shifted views (mirror average only,
-        # if the model has one), and without any test-time average (the network alone)
+    views = clf.get_params()
+    if views.get("augment") and "test_time_shift" in views:
+        # the same fitted network (trained on shifted, and with horizontal_flip mirrored, images: its
+        # test-time views are on), predicting without the shifted views (mirror average only, where it
+        # has one), and without any test-time average (the network alone)
         flip, shift = clf.test_time_flip, clf.test_time_shift
         try:
-            if clf._test_time_shift() > 0 and clf._uses_test_time_flip():
-                clf.set_params(test_time_shift=0)
+            if views.get("horizontal_flip") and flip in ("auto", True) and shift != 0:
+                clf.set_params(test_time_flip=True, test_time_shift=0)
                 no_shift = 100 * float(pipe.score(X_test, y_test))
             clf.set_params(test_time_flip=False, test_time_shift=0)
             no_flip = 100 * float(pipe.score(X_test, y_test))

@@ -7,14 +7,12 @@ Importing this subpackage imports TensorFlow.
 
 from ._classifier import KerasClassifier
 from ._layers import FusedBatchNormalization
-from ._optimizers import FusedAdam
 from ._presets import CNNClassifier, DeepCNNClassifier, DenseClassifier
 
 __all__ = [
     "CNNClassifier",
     "DeepCNNClassifier",
     "DenseClassifier",
-    "FusedAdam",
     "FusedBatchNormalization",
     "KerasClassifier",
 ]

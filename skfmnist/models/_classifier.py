@@ -379,7 +379,6 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         """The optimizer (with its schedule), loss and metric of a new network."""
         keras = import_keras()
         from ._losses import SparseCategoricalCrossentropy
-        from ._optimizers import FusedAdam
         from ._schedules import CosineSchedule
 
         schedule = None
@@ -391,7 +390,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             options.setdefault("weight_decay", self.weight_decay)
         if self.optimizer == "sgd":
             options = {"momentum": 0.9, "nesterov": True, **options}
-        optimizer = {"adam": FusedAdam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[
+        optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[
             self.optimizer](learning_rate=self.learning_rate if schedule is None else schedule, **options)
         loss = getattr(self, "loss", None)  # the presets have no loss parameter
         if loss is not None:

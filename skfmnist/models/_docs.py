@@ -13,9 +13,8 @@ __all__ = ["fill_doc"]
 
 _COMMON_PARAMETERS = """\
     optimizer : {"adam", "sgd", "rmsprop"}, default="adam"
-        Optimizer: Adam (on TensorFlow's fused update kernel,
-        :class:`~skfmnist.models.FusedAdam`), SGD with Nesterov momentum 0.9,
-        or RMSprop.  Adam is the default: it needs the least tuning.
+        Keras' Adam, SGD with Nesterov momentum 0.9, or RMSprop.  Adam is the
+        default: it needs the least tuning.
     learning_rate : float, default=%(learning_rate)r
         Initial (with "cosine") or peak (with "one_cycle") learning rate.
     weight_decay : float, default=0.0
