@@ -78,7 +78,7 @@ def test_a_scikeras_builder_works_unchanged(toy):
     X, y = toy
     clf = KerasClassifier(scikeras_style, hidden_layer_sizes=(16,), dropout=0.1, **FAST).fit(X, y)
     assert clf.score(X, y) > 0.7
-    assert clf.model_.optimizer.learning_rate == pytest.approx(0.01)  # compile_kwargs carry the estimator's optimizer
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.01)  # compile_kwargs carry the estimator's optimizer
     routed = KerasClassifier(scikeras_style, model__hidden_layer_sizes=(16,), model__dropout=0.1, **FAST).fit(X, y)
     np.testing.assert_array_equal(routed.predict_proba(X), clf.predict_proba(X))
 
