@@ -1,12 +1,15 @@
 """Shared helpers of the benchmarks: the command and machine of a run, Markdown tables, RESULTS.md sections.
 
-Each benchmark script owns one section of ``benchmarks/RESULTS.md``, between
+Each benchmark script owns sections of ``benchmarks/RESULTS.md``, between
 ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` markers, and rewrites only
-that section, so that running one benchmark keeps the others' figures.
+its own, so that running one benchmark keeps the others' figures.  The key
+figures of each run also go to ``benchmarks/results.json``, from which the
+"targets" section at the top is written: the newest figure of every target.
 """
 
 # SPDX-License-Identifier: MIT
 
+import json
 import os
 import re
 import shlex
@@ -26,7 +29,21 @@ KERNEL_ENV = (
 #: The environment as the benchmark found it, before skfmnist set its defaults for TensorFlow.
 _ENVIRONMENT = dict(os.environ)
 
-TITLE = "# skfmnist benchmarks\n\nEvery figure below comes from the command quoted at the top of its section.\n"
+TITLE = """# skfmnist benchmarks
+
+Written by the benchmark scripts; every figure comes from the command quoted at the top of its section, on the
+machine it names. Earlier runs are in the git history of this file. To run them all (the data where
+`SKFMNIST_DATA` points; skorch and PyTorch for the peer part: `pip install -e ".[bench]"`):
+
+```bash
+python benchmarks/bench_accuracy.py --out benchmarks/RESULTS.md   # 3 seeds of each default pipeline (about 35 min)
+python benchmarks/bench_speed.py --out benchmarks/RESULTS.md      # overhead, peer, parts, grid (about 25 min)
+python benchmarks/model_selection.py --render benchmarks/selection.jsonl --out benchmarks/RESULTS.md
+```
+"""
+
+#: The order of the sections in RESULTS.md (others follow).
+ORDER = ("targets", "accuracy", "speed-overhead", "speed-peer", "speed-parts", "speed-grid", "selection")
 
 
 def command_line(script, argv=None):
@@ -66,8 +83,14 @@ def table(rows, cols):
     return head + body
 
 
+def _sections(text):
+    """``{name: block}`` of the marked sections of ``text``, in their order."""
+    pattern = re.compile(r"<!-- begin (\S+) -->\n.*?<!-- end \1 -->\n?", re.S)
+    return {m.group(1): m.group(0).rstrip() + "\n" for m in pattern.finditer(text)}
+
+
 def write_section(path, name, text):
-    """Replace (or append) section ``name`` of the Markdown file ``path``, atomically.
+    """Replace (or add) section ``name`` of the Markdown file ``path``, atomically.
 
     Parameters
     ----------
@@ -79,15 +102,63 @@ def write_section(path, name, text):
         The section's Markdown.
     """
     path = Path(path)
-    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
-    block = f"{begin}\n{text.rstrip()}\n{end}\n"
-    old = path.read_text() if path.exists() else TITLE
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: block, old, count=1)
-    else:
-        new = old.rstrip() + "\n\n" + block
+    sections = _sections(path.read_text()) if path.exists() else {}
+    sections[name] = f"<!-- begin {name} -->\n{text.rstrip()}\n<!-- end {name} -->\n"
+    ordered = [sections[n] for n in ORDER if n in sections] + [b for n, b in sections.items() if n not in ORDER]
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
-        f.write(new)
+        f.write(TITLE + "\n" + "\n".join(ordered))
     os.replace(tmp, path)
+
+
+#: Accuracy (%) and training seconds each default pipeline must reach, mean of the seeds.
+ACCURACY_TARGETS = {"dense": (90.0, 120.0), "cnn": (92.5, 300.0), "deep_cnn": (94.0, 900.0)}
+
+
+def _target_rows(data):
+    """The targets table's rows from the recorded figures (a part not run yet shows n/a)."""
+    rows = []
+    for run in data.get("accuracy", []):
+        accuracy, seconds = ACCURACY_TARGETS[run["model"]]
+        met = run["acc_mean"] >= accuracy and run["max_s"] <= seconds
+        rows.append({"target": f"{run['model']}: test accuracy >= {accuracy}% in <= {seconds:.0f} s of training",
+                     "figure": f"{run['acc_mean']:.2f}% (mean of {run['n_seeds']} seeds), "
+                               f"at most {run['max_s']:.0f} s",
+                     "met": "yes" if met else "**no**", "section": "accuracy"})
+    overhead = data.get("overhead", [])
+    if overhead:
+        fit, predict = max(r["fit_ratio"] for r in overhead), max(r["predict_ratio"] for r in overhead)
+        rows.append({"target": "wrapper overhead: fit <= 1.05x, predict <= 1.10x plain Keras",
+                     "figure": f"fit {fit:.2f}x, predict {predict:.2f}x (the largest over the models)",
+                     "met": "yes" if fit <= 1.05 and predict <= 1.10 else "**no**", "section": "speed-overhead"})
+    peer = data.get("peer") or []
+    if peer:
+        train, predict = min(r["train_same"] for r in peer), min(r["predict_same"] for r in peer)
+        rows.append({"target": "training and prediction >= 1.2x skorch, same precision",
+                     "figure": f"training {train:.2f}x, prediction {predict:.2f}x (the smallest over the models)",
+                     "met": "yes" if min(train, predict) >= 1.2 else "**no**", "section": "speed-peer"})
+    for part in data.get("parts", []):
+        rows.append({"target": f"{part['part']} in the {part['model']} pipeline: fit >= 1.10x faster than stock",
+                     "figure": f"{part['ratio']:.2f}x", "met": "yes" if part["ratio"] >= 1.10 else "**no**",
+                     "section": "speed-parts"})
+    for grid in data.get("grid", []):
+        rows.append({"target": f"{grid['model']} grid search, 2 workers: the ratios measured so far (reported)",
+                     "figure": f"fresh {grid['fresh']:.2f}x, warm {grid['warm']:.2f}x, threads {grid['threads']:.2f}x, "
+                               f"1 thread per op {grid['threads_1t']:.2f}x",
+                     "met": "reported", "section": "speed-grid"})
+    return rows
+
+
+def record(path, figures):
+    """Keep the newest ``figures`` (``{part: rows}``) next to ``path`` and rewrite its "targets" section."""
+    store = Path(path).with_name("results.json")
+    data = json.loads(store.read_text()) if store.exists() else {}
+    data.update(figures)
+    store.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    text = "\n".join([
+        "## Targets", "",
+        "The newest figure of every target, from the sections below (each names its run).", "",
+        table(_target_rows(data), [("target", ("target", "{}")), ("newest figure", ("figure", "{}")),
+                                   ("met", ("met", "{}")), ("section", ("section", "{}"))]),
+    ])
+    write_section(path, "targets", text)

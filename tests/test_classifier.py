@@ -78,7 +78,8 @@ def test_a_scikeras_builder_works_unchanged(toy):
     X, y = toy
     clf = KerasClassifier(scikeras_style, hidden_layer_sizes=(16,), dropout=0.1, **FAST).fit(X, y)
     assert clf.score(X, y) > 0.7
-    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.01)  # compile_kwargs carry the estimator's optimizer
+    # compile_kwargs carry the estimator's optimizer
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.01)
     routed = KerasClassifier(scikeras_style, model__hidden_layer_sizes=(16,), model__dropout=0.1, **FAST).fit(X, y)
     np.testing.assert_array_equal(routed.predict_proba(X), clf.predict_proba(X))
 
@@ -260,13 +261,15 @@ def test_sample_weight_is_routed_through_pipeline_search_and_cross_validation(to
     X, y = toy
     weights = np.where(y == 0, 5.0, 1.0)
     with sklearn.config_context(enable_metadata_routing=True):
-        clf = KerasClassifier(mlp, **FAST).set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
+        clf = KerasClassifier(mlp, **FAST).set_fit_request(sample_weight=True)
+        clf.set_score_request(sample_weight=True)
         pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False), clf)
         weighted = clone(pipe).fit(X, y, sample_weight=weights)
         unweighted = clone(pipe).fit(X, y)
         assert not np.array_equal(weighted.predict_proba(X), unweighted.predict_proba(X))
         direct = KerasClassifier(mlp, **FAST).fit(StandardScaler().fit_transform(X), y, sample_weight=weights)
-        np.testing.assert_array_equal(weighted.predict_proba(X), direct.predict_proba(StandardScaler().fit(X).transform(X)))
+        scaled = StandardScaler().fit(X).transform(X)
+        np.testing.assert_array_equal(weighted.predict_proba(X), direct.predict_proba(scaled))
         search = GridSearchCV(pipe, {"kerasclassifier__model__hidden": [8]}, cv=2).fit(X, y, sample_weight=weights)
         plain = GridSearchCV(pipe, {"kerasclassifier__model__hidden": [8]}, cv=2).fit(X, y)
         assert search.cv_results_["mean_test_score"] != plain.cv_results_["mean_test_score"]

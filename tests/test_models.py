@@ -172,8 +172,9 @@ def test_n_features_in_counts_pixels_for_rows_and_images():
     with pytest.raises(ValueError, match="fitted on images of shape"):
         clf.predict(rng.random((3, 4, 9, 1)))
     # rows of a square number of values from 64 on are square images; shorter rows are rows
-    assert CNNClassifier(epochs=1, filters=(2,), dense_units=4).fit(rng.random((40, 64)), y).input_shape_ == (8, 8, 1)
-    assert CNNClassifier(epochs=1, filters=(2,), dense_units=4).fit(images.reshape(40, 36), y).input_shape_ == (1, 36, 1)
+    small = CNNClassifier(epochs=1, filters=(2,), dense_units=4)
+    assert clone(small).fit(rng.random((40, 64)), y).input_shape_ == (8, 8, 1)
+    assert clone(small).fit(images.reshape(40, 36), y).input_shape_ == (1, 36, 1)
 
 
 def test_clone_keeps_settings_and_fit_changes_no_parameter(toy):

@@ -96,7 +96,8 @@ CASES = [
     ),
     ("clf-negative-epochs", lambda f: DenseClassifier(epochs=-1).fit(X16, Y16), ValueError, "'epochs' parameter"),
     ("clf-dropout-1", lambda f: CNNClassifier(dropout=1.0).fit(X16, Y16), ValueError, "'dropout' parameter"),
-    ("clf-empty-filters", lambda f: CNNClassifier(filters=()).fit(X16, Y16), ValueError, "filters must be a positive int or a non-empty"),
+    ("clf-empty-filters", lambda f: CNNClassifier(filters=()).fit(X16, Y16), ValueError,
+     "filters must be a positive int or a non-empty"),
     (
         "clf-zero-learning-rate",
         lambda f: DeepCNNClassifier(learning_rate=0).fit(X16, Y16),

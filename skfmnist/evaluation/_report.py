@@ -165,7 +165,7 @@ def _metrics(result, command):
     table["best_params"] = [{k: repr(v) for k, v in p.items()} for p in table["best_params"]]
     return _jsonable(
         {
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "command": command,
             "best_model": result.best_model,
             "models": table.reset_index().to_dict(orient="records"),

@@ -5,7 +5,8 @@ parallel batch gathering and an autotuned prefetch buffer.  On a 2-core
 machine that autotuning stalls whole epochs: with the default CNN on the
 60,000 training images, about half of the epochs took nearly twice as long
 with the same CPU seconds spent and the cores idle for the difference
-(``benchmarks/RESULTS.md``, "Custom parts against stock Keras").
+(``benchmarks/RESULTS.md``, "Wrapper overhead against plain Keras": a fit on
+this pipeline against Keras' ``model.fit`` on the arrays).
 :func:`training_dataset` is the same vectorised design as Keras' (batch the
 row indices, gather each batch from one in-memory copy of the data) with a
 fixed, one-batch prefetch and autotuning off.

@@ -12,7 +12,8 @@ environment does not already set them; a value you set always wins):
     (AVX2, AVX-512, AMX), instead of Eigen's, which TensorFlow's wheels
     compile without AVX2.  TensorFlow turns them on by itself only on CPUs
     with AVX512-VNNI, AVX512-BF16, AVX-VNNI or AMX; elsewhere convolutions
-    then train markedly slower (``benchmarks/RESULTS.md``).  Set it to 0 to
+    then train markedly slower (on an AMD EPYC without AVX-512, slower than
+    the same network in PyTorch).  Set it to 0 to
     keep Eigen's kernels.  TensorFlow reads it when it is imported, so it has
     no effect if TensorFlow was imported before skfmnist.
 
