@@ -105,6 +105,8 @@ def test_unknown_parameters_and_missing_model_are_clear_errors(toy):
     X, y = toy
     with pytest.raises(ValueError, match="'units' are neither parameters of KerasClassifier nor arguments of"):
         KerasClassifier(mlp, units=3, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="'fit__validation_split'.*routes model__<name> parameters"):
+        KerasClassifier(mlp, fit__validation_split=0.2, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="needs model="):
         KerasClassifier(**FAST).fit(X, y)
     with pytest.raises(TypeError, match="not a keras.Model"):

@@ -14,7 +14,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cross_validate
 
-from skfmnist import CNNClassifier, DeepCNNClassifier, DenseClassifier, make_model_pipeline
+from skfmnist import CNNClassifier, DeepCNNClassifier, DenseClassifier, KerasClassifier, make_model_pipeline
 from skfmnist.pipeline import MODEL_NAMES
 
 from .conftest import requires_data
@@ -38,12 +38,12 @@ def fitted_pipelines(fmnist_small):
     return {name: make_model_pipeline(name, **FAST).fit(X_train, y_train) for name in MODEL_NAMES}
 
 
-@pytest.mark.parametrize("cls", [DenseClassifier, CNNClassifier, DeepCNNClassifier])
+@pytest.mark.parametrize("cls", [KerasClassifier, DenseClassifier, CNNClassifier, DeepCNNClassifier])
 def test_docstring_documents_every_parameter_with_its_default(cls):
     # numpydoc "name : type, default=VALUE": every __init__ parameter is there, and VALUE is
     # the signature's default (the shared parameters are filled in by fill_doc from it)
     for name, param in inspect.signature(cls.__init__).parameters.items():
-        if name == "self":
+        if name == "self" or param.kind is param.VAR_KEYWORD:
             continue
         match = re.search(rf"^    {name} : .*default=(.+)$", cls.__doc__, re.MULTILINE)
         assert match, f"{cls.__name__} does not document {name}"

@@ -160,4 +160,7 @@ def test_class_only_in_test_set_does_not_break_the_comparison():
     y_test = Y16.copy()
     y_test[:3] = 7  # a class the model never saw
     result = compare_models(models, IMG, Y16, IMG, y_test, cv=0, random_state=0, progress=False)
-    assert "0" in result.reports["dense"] and 0 <= result.table.loc["dense", "test_accuracy"] <= 1
+    predictions = result.predictions["dense"]
+    assert 7 not in predictions  # a class it never saw is never predicted, and counts as wrong
+    assert result.table.loc["dense", "test_accuracy"] == np.mean(predictions == y_test)
+    assert "0" in result.reports["dense"] and result.confusion_matrices["dense"].sum() == len(y_test) - 3

@@ -18,7 +18,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array, check_random_state, compute_sample_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -42,6 +41,11 @@ PREDICT_BATCH_SIZE = 1024
 
 #: Fewest batches of an epoch: smaller data gets smaller batches (see ``batch_size``).
 MIN_STEPS_PER_EPOCH = 10
+
+#: Prefixes of the keyword arguments routed to the model function and to the optimizer; only the first go
+#: to the model function.
+_ROUTED = ("model__", "optimizer__")
+_NOT_FOR_MODEL = ("optimizer__",)
 
 
 def _callback_list(callbacks):
@@ -243,7 +247,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         self._kwargs = {**kwargs, **extra}
         return self
 
-    def _network(self, input_shape, seed):
+    def _network(self, seed):
         """The builder and its parameters: ``(model, params)``."""
         if self.model is None:
             raise ValueError(
@@ -255,6 +259,13 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError(
                 "model must be a function that builds the network, not a keras.Model: a model object would be "
                 "shared, and trained further, by every fit, clone and cross-validation fold."
+            )
+        routed_elsewhere = [k for k in self._kwargs if "__" in k and not k.startswith(_ROUTED)]
+        if routed_elsewhere:
+            raise ValueError(
+                f"Parameter(s) {', '.join(map(repr, routed_elsewhere))}: {type(self).__name__} routes model__<name> "
+                "parameters to the model function and optimizer__<name> ones to the optimizer; fit, compile and "
+                "loss options are its own parameters (epochs, batch_size, loss, ...)."
             )
         params = {k: v for k, v in self._kwargs.items() if not k.startswith(_NOT_FOR_MODEL)}
         arguments = _scikeras.builder_arguments(self.model)
@@ -328,7 +339,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data contains "
                 f"only one class: {labels[0]!r}."
             )
-        self.classes_ = LabelEncoder().fit(labels).classes_
+        self.classes_ = labels
 
     def _sample_weight(self, sample_weight, y_enc):
         """Per-sample loss weights: ``sample_weight`` times ``class_weight``'s; None where all are 1."""
@@ -385,7 +396,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         if self.lr_schedule != "constant":
             warmup = 0.3 if self.lr_schedule == "one_cycle" else 0.0
             schedule = CosineSchedule(self.learning_rate, steps, warmup_fraction=warmup)
-        options = {k[len("optimizer__"):]: v for k, v in self._extra().items() if k.startswith("optimizer__")}
+        kwargs = getattr(self, "_kwargs", {})  # (the presets take none)
+        options = {k[len("optimizer__"):]: v for k, v in kwargs.items() if k.startswith("optimizer__")}
         if self.weight_decay:
             options.setdefault("weight_decay", self.weight_decay)
         if self.optimizer == "sgd":
@@ -410,7 +422,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         """A new network for training input ``X``, compiled: sets ``model_``."""
         keras = import_keras()
         n_classes = len(self.classes_)
-        builder, params = self._network(X.shape[1:], seed)
+        builder, params = self._network(seed)
         compile_kwargs, schedule = self._compile_kwargs(steps)
         with _seeded_build(seed, compute_dtype):
             model = _scikeras.build_network(builder, X, n_classes, params=params, compile_kwargs=compile_kwargs)
@@ -689,12 +701,3 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.classifier_tags.multi_label = False
         return tags
-
-    def _extra(self):
-        return getattr(self, "_kwargs", {})
-
-
-#: Prefixes of keyword arguments that set the builder's parameters or go elsewhere (set_params keeps them).
-_ROUTED = ("model__", "optimizer__")
-#: ... and of those that do not go to the builder.
-_NOT_FOR_MODEL = ("optimizer__",)

@@ -45,7 +45,7 @@ class _Preset(KerasClassifier):
         """The builder's keyword arguments, checked."""
         raise NotImplementedError
 
-    def _network(self, input_shape, seed):
+    def _network(self, seed):
         return self._builder, {**self._architecture(), "seed": seed}
 
 
