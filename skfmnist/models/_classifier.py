@@ -517,7 +517,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
                 raise ValueError("Validation data needs both X_val and y_val.")
-            validation_data = (self._network_input(self._validate_X(X_val)), self._encode(np.asarray(y_val), "y_val"))
+            X_val, y_val = self._network_input(self._validate_X(X_val)), np.asarray(y_val)
+            if len(y_val) != len(X_val):
+                raise ValueError(f"X_val has {len(X_val)} samples but y_val has {len(y_val)} labels.")
+            validation_data = (X_val, self._encode(y_val, "y_val"))
         elif self.early_stopping and not constant_rate:  # partial_fit trains on every row of its chunk
             X, y_enc, sample_weight, validation_data = self._validation_split(X, y_enc, sample_weight, seed)
 
@@ -534,30 +537,36 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             self._check_probabilities(X)
 
         order = RowOrder(X.shape[0], seed, first_epoch=self.n_epochs_)
-        callbacks = [order, _callbacks.StopOnNaN()]
+        timer, stopper, callbacks = self._fit_callbacks(steps_per_epoch, start_step, validation_data is not None)
+        arrays = (X, y_enc) if sample_weight is None else (X, y_enc, sample_weight)
+        if validation_data is not None:
+            validation_data = training_dataset(validation_data, self.batch_size)
+        history = self.model_.fit(
+            training_dataset(arrays, batch_size, order), validation_data=validation_data, epochs=epochs,
+            callbacks=[order, *callbacks], verbose=self.verbose,
+            shuffle=False,  # the input pipeline draws each epoch's order (RowOrder)
+        ).history
+        self._record(history, timer, stopper)
+        return self
+
+    def _fit_callbacks(self, steps_per_epoch, start_step, validating):
+        """The timer (a budget with ``max_fit_time``), the early stopper (or None) and every callback of a fit."""
+        keras = import_keras()
         if self.max_fit_time is None:
             timer = _callbacks.EpochTimer()
         else:
             timer = _callbacks.TimeBudget(self.max_fit_time, steps_per_epoch, self._schedule, start_step)
-        callbacks.append(timer)
-        keras = import_keras()
         stopper = None
-        if self.early_stopping and validation_data is not None:
+        if self.early_stopping and validating:
             stopper = keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=self.n_iter_no_change, restore_best_weights=True
             )
-            callbacks.append(stopper)
-        # user callbacks: fresh copies, so that no state leaks between fits
-        callbacks += [copy.deepcopy(cb) for cb in _callback_list(self.callbacks)]
+        # the user's callbacks: fresh copies, so that no state leaks between fits
+        users = [copy.deepcopy(cb) for cb in _callback_list(self.callbacks)]
+        return timer, stopper, [_callbacks.StopOnNaN(), timer, *([stopper] if stopper else []), *users]
 
-        arrays = (X, y_enc) if sample_weight is None else (X, y_enc, sample_weight)
-        train = training_dataset(arrays, batch_size, order)
-        if validation_data is not None:
-            validation_data = training_dataset(validation_data, self.batch_size)
-        history = self.model_.fit(
-            train, validation_data=validation_data, epochs=epochs, callbacks=callbacks, verbose=self.verbose,
-            shuffle=False,  # the input pipeline draws each epoch's order (RowOrder)
-        ).history
+    def _record(self, history, timer, stopper):
+        """Add a fit's Keras history to ``history_`` (with cumulative seconds); set the epoch counts."""
         history = {key: [float(v) for v in values] for key, values in history.items()}
         if not history.get("loss") or not np.all(np.isfinite(history["loss"])):
             raise TrainingError(
@@ -565,19 +574,14 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.n_epochs_ + len(history.get('loss', []))}. Lower learning_rate or check the input scaling."
             )
         done = len(history["loss"])
-        seconds = timer.cumulative_seconds[:done]
         offset = self.history_["time"][-1] if self.history_.get("time") else 0.0
-        history["time"] = [offset + s for s in seconds]
+        history["time"] = [offset + s for s in timer.cumulative_seconds[:done]]
         for key, values in history.items():
             self.history_.setdefault(key, []).extend(values)
-        first = self.n_epochs_
-        self.n_epochs_ += done
-        if stopper is not None and stopper.best_weights is not None:
-            self.best_epoch_ = first + int(stopper.best_epoch) + 1
-        else:
-            self.best_epoch_ = self.n_epochs_
+        first, self.n_epochs_ = self.n_epochs_, self.n_epochs_ + done
+        restored = stopper is not None and stopper.best_weights is not None
+        self.best_epoch_ = first + int(stopper.best_epoch) + 1 if restored else self.n_epochs_
         self.n_trainable_params_ = int(sum(int(np.prod(w.shape)) for w in self.model_.trainable_weights))
-        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
