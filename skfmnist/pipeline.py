@@ -31,7 +31,11 @@ def make_model_pipeline(name, *, image_shape=None, max_value=255.0, **classifier
         ``(height, width[, channels])`` of one image given as a flat row;
         None infers it from the row length in ``fit``
         (:func:`~skfmnist.preprocessing.infer_image_shape`: 784 values are
-        28 x 28 x 1).  Image batches bring their own shape.
+        28 x 28 x 1), so that any image data works.  Image batches bring
+        their own shape.
+
+        .. versionchanged:: 0.2.0
+           The default was ``(28, 28, 1)``, Fashion-MNIST's shape.
     max_value : float, default=255.0
         Largest possible pixel value (:class:`~skfmnist.PixelScaler`): 255
         for 8-bit images, 16 for scikit-learn's digits, 1.0 for images

@@ -28,6 +28,7 @@ from ..preprocessing import check_image_shape, split_images
 from ..utils._cpu import prefers_bfloat16
 from ..utils._keras import import_keras
 from . import _callbacks, _scikeras
+from ._docs import fill_doc
 from ._input import RowOrder, training_dataset
 
 __all__ = ["KerasClassifier"]
@@ -38,6 +39,11 @@ _BUILD_LOCK = threading.Lock()
 
 #: Rows per call of the network at prediction.
 PREDICT_BATCH_SIZE = 1024
+
+#: Prediction batches are padded to a multiple of this many rows: oneDNN's kernels choose their blocking by the
+#: number of rows, which can change the last bit of a sample's outputs with the number of samples predicted
+#: with it; padded, a sample's probabilities are the same whatever else is predicted with it.
+PREDICT_ROW_MULTIPLE = 32
 
 #: Fewest batches of an epoch: smaller data gets smaller batches (see ``batch_size``).
 MIN_STEPS_PER_EPOCH = 10
@@ -77,6 +83,7 @@ def _seeded_build(seed, compute_dtype):
             np.random.set_state(states[1])
 
 
+@fill_doc
 class KerasClassifier(ClassifierMixin, BaseEstimator):
     """Scikit-learn classifier around a Keras network that you build.
 
@@ -100,6 +107,11 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     ----------
     model : callable, default=None
         Builds the network (see above).  Required to fit.
+    loss : str or keras.losses.Loss, default=None
+        Loss of an uncompiled network, computed on class indices
+        (``"sparse_categorical_crossentropy"`` and the like); None is
+        sparse categorical cross-entropy with ``label_smoothing`` (binary
+        cross-entropy for a network with one sigmoid output).
 %(common_parameters)s
     **kwargs : dict
         Parameters of ``model``: ``model__<name>=value`` always, bare
@@ -658,9 +670,13 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         return proba
 
     def _predict_batch(self, batch):
-        # the compiled predict function on one batch: the batches of model.predict (identical output) without
-        # its per-call input pipeline and its copy of the whole input
-        out = np.asarray(self.model_.predict_on_batch(batch), dtype=np.float32)
+        # the compiled predict function on one batch: the batches of model.predict without its per-call input
+        # pipeline and its copy of the whole input
+        n = len(batch)
+        padding = -n % PREDICT_ROW_MULTIPLE
+        if padding:
+            batch = np.concatenate([batch, np.zeros((padding, *batch.shape[1:]), batch.dtype)])
+        out = np.asarray(self.model_.predict_on_batch(batch), dtype=np.float32)[:n]
         return np.concatenate([1 - out, out], axis=1) if out.shape[1] == 1 else out
 
     def predict_proba(self, X):

@@ -27,17 +27,15 @@ _COMMON_PARAMETERS = """\
         way (PyTorch's ``OneCycleLR``, cosine annealing).  With
         ``warm_start`` each fit runs a new cycle over its epochs;
         ``partial_fit`` always trains at ``learning_rate``.
-    loss : str or keras.losses.Loss, default=None
-        Loss of an uncompiled network, computed on class indices
-        (``"sparse_categorical_crossentropy"`` and the like); None is
-        sparse categorical cross-entropy with ``label_smoothing`` (binary
-        cross-entropy for a network with one sigmoid output).
     label_smoothing : float, default=%(label_smoothing)r
         Probability mass moved from the true class to all classes, in [0, 1).
     batch_size : int, default=%(batch_size)r
         Training mini-batch size.  On fewer than ``10 * batch_size``
         samples the batches hold a tenth of the samples (at least one), so
         that an epoch is at least ten optimizer steps.
+
+        .. versionchanged:: 0.2.0
+           Batches shrink on small data.
     epochs : int, default=%(epochs)r
         Passes over the training data per ``fit``.
     class_weight : dict, "balanced" or None, default=None
