@@ -100,7 +100,7 @@ _COMMON_ATTRIBUTES = """\
     n_features_in_ : int
         Values per sample seen in ``fit`` (784 for 28 x 28 images, as rows
         or as images).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen in ``fit`` (DataFrames with string column
         names only).
     input_shape_ : tuple of int

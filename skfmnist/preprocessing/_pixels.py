@@ -42,7 +42,7 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Standard deviation of the scaled pixels (only when ``standardize``).
     n_features_in_ : int
         Number of values per sample seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit`` (only for DataFrames with
         string column names).
 
