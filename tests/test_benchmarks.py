@@ -11,6 +11,8 @@ import pytest
 
 from .conftest import requires_data
 
+pytestmark = pytest.mark.slow  # the benchmark scripts at a tiny size: minutes, and the bench extra for the peers
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_speed.py"
 BENCH_ACCURACY = BENCH.parent / "bench_accuracy.py"
 

@@ -23,6 +23,7 @@ def quick_report(tmp_path_factory):
 
 
 @requires_data
+@pytest.mark.slow
 def test_quick_compare_writes_every_artifact(quick_report):
     names = ("dense", "cnn", "deep_cnn")
     expected = ["report.md", "report.html", "metrics.json", "samples.png", "f1_per_class.png"]
@@ -48,6 +49,7 @@ def test_quick_compare_writes_every_artifact(quick_report):
 
 
 @requires_data
+@pytest.mark.slow
 def test_metrics_json_matches_table(quick_report):
     metrics = json.loads((quick_report / "metrics.json").read_text())
     report = (quick_report / "report.md").read_text()
@@ -76,6 +78,7 @@ def test_metrics_json_matches_table(quick_report):
 
 
 @requires_data
+@pytest.mark.slow
 def test_saved_models_load_and_predict(quick_report, fmnist_small):
     from skfmnist import load
 
@@ -178,6 +181,7 @@ def test_max_fit_time_reaches_every_estimator(monkeypatch):
 
 @requires_data
 @pytest.mark.timeout(600)
+@pytest.mark.slow
 def test_compare_in_threads_gives_the_serial_report(tmp_path):
     # --threads runs the search's fits two at a time in this process, with the serial scores exactly
     argv = ["compare", "--models", "dense", "--search", "--cv", "2", "--train-size", "300", "--test-size", "100",
@@ -201,6 +205,7 @@ def _compare_digits(tmp_path, *extra):
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
 
 
+@pytest.mark.slow
 def test_compare_shows_its_own_output_not_tensorflows_start_up(tmp_path):
     quiet = _compare_digits(tmp_path)
     assert quiet.returncode == 0, quiet.stderr

@@ -278,6 +278,7 @@ def test_random_state_none_stays_random(toy):
     assert not np.array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_repeated_fits_do_not_leak_memory(toy):
     psutil = pytest.importorskip("psutil")
     X, y = toy

@@ -12,6 +12,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from skfmnist import make_model_pipeline
 
+pytestmark = pytest.mark.slow  # process workers, Dask clusters: each starts Python and TensorFlow again
+
 RNG = np.random.default_rng(0)
 X = RNG.integers(0, 256, size=(300, 784)).astype(np.uint8)
 Y = np.arange(300) % 3

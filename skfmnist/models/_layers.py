@@ -42,7 +42,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     """
 
     def _fused_applies(self, inputs, mask):
-        if mask is not None or self.renorm or self.synchronized or not (self.center and self.scale):
+        # (Keras has had renormalization since 3.13)
+        if mask is not None or getattr(self, "renorm", False) or self.synchronized or not (self.center and self.scale):
             return False
         rank = len(inputs.shape)
         if rank not in (2, 4) or self.axis not in (-1, rank - 1):
