@@ -43,8 +43,10 @@ def _without_native_noise():
         sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
                                errors="backslashreplace")
 
+    out_fd = os.dup(terminal)  # (duplicated here: the thread may start after ``terminal`` is closed)
+
     def pump():
-        with os.fdopen(read_end, "rb") as lines, os.fdopen(os.dup(terminal), "wb", buffering=0) as out:
+        with os.fdopen(read_end, "rb") as lines, os.fdopen(out_fd, "wb", buffering=0) as out:
             for line in lines:
                 if not _NATIVE_NOISE.match(line.decode("utf-8", "replace")):
                     out.write(line)

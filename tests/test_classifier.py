@@ -8,6 +8,7 @@ import sklearn
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import GridSearchCV, HalvingGridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -272,12 +273,15 @@ def test_sample_weight_is_routed_through_pipeline_search_and_cross_validation(to
         direct = KerasClassifier(mlp, **FAST).fit(StandardScaler().fit_transform(X), y, sample_weight=weights)
         scaled = StandardScaler().fit(X).transform(X)
         np.testing.assert_array_equal(weighted.predict_proba(X), direct.predict_proba(scaled))
-        search = GridSearchCV(pipe, {"kerasclassifier__model__hidden": [8]}, cv=2).fit(X, y, sample_weight=weights)
-        plain = GridSearchCV(pipe, {"kerasclassifier__model__hidden": [8]}, cv=2).fit(X, y)
-        assert search.cv_results_["mean_test_score"] != plain.cv_results_["mean_test_score"]
-        scores = cross_validate(pipe, X, y, cv=2, params={"sample_weight": weights})["test_score"]
-        assert not np.array_equal(scores, cross_validate(pipe, X, y, cv=2)["test_score"])
-
+        # an explicit scorer: scikit-learn < 1.7 cannot route sample_weight to a Pipeline's own score
+        scoring = make_scorer(accuracy_score).set_score_request(sample_weight=True)
+        grid = {"kerasclassifier__model__hidden": [16]}  # the default: refits equal the fits above
+        search = GridSearchCV(pipe, grid, cv=2, scoring=scoring).fit(X, y, sample_weight=weights)
+        np.testing.assert_array_equal(search.best_estimator_.predict_proba(X), weighted.predict_proba(X))
+        plain = GridSearchCV(pipe, grid, cv=2, scoring=scoring).fit(X, y)
+        np.testing.assert_array_equal(plain.best_estimator_.predict_proba(X), unweighted.predict_proba(X))
+        scores = cross_validate(pipe, X, y, cv=2, scoring=scoring, params={"sample_weight": weights})["test_score"]
+        assert not np.array_equal(scores, cross_validate(pipe, X, y, cv=2, scoring=scoring, params={})["test_score"])
 
 def test_pipeline_with_pandas_output_and_halving_search_over_epochs(toy):
     X, y = toy
