@@ -423,9 +423,10 @@ class DeepCNNClassifier(_ImagePreset):
     -----
     Batch 256, a cosine schedule from 2e-3, label smoothing 0.1 and
     ``compute_dtype="auto"`` scored best on the validation split; 36
-    epochs are what fits into the 15-minute training target of this
-    pipeline on a 2-core CPU with bfloat16 hardware.  Where "auto" trains in
-    float32 each epoch takes about twice as long: ``max_fit_time=900``
+    epochs were chosen to fit the 15-minute training target of this
+    pipeline on a 2-core CPU with bfloat16 matrix units (AMX); with
+    AVX512-BF16 alone they take about that long, and where "auto" trains in
+    float32 each epoch takes about twice as long.  ``max_fit_time=900``
     keeps any CPU within 15 minutes, with the epochs that fit.
 
     Examples
