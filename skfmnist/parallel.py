@@ -126,10 +126,6 @@ class DaskBackend(joblib.ParallelBackendBase):
             future.add_done_callback(callback)
         return future
 
-    def apply_async(self, func, callback=None):
-        """:meth:`submit`, under the older name of joblib's backend API."""
-        return self.submit(func, callback)
-
     def retrieve_result_callback(self, out):
         return out.result()
 
