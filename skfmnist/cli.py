@@ -189,7 +189,11 @@ def build_parser():
     )
     cmp_.add_argument("--random-state", type=int, default=0, help="one seed for every model and the folds (default 0)")
     cmp_.add_argument("--out", type=Path, default=Path("report"), help="report directory (default: ./report)")
-    cmp_.add_argument("--overwrite", action="store_true", help="replace an existing report directory")
+    cmp_.add_argument(
+        "--overwrite", action="store_true",
+        help="replace an existing report directory that skfmnist wrote (nothing else: never a file, a folder of "
+        "other files, or the data the command reads)",
+    )
     cmp_.add_argument(
         "--quick",
         action="store_true",
@@ -292,6 +296,21 @@ def _load_data(args, parser):
     return X_train, y_train, X_test, y_test, list(datasets.CLASS_NAMES), (28, 28, 1), 255.0, meta
 
 
+def _check_out(args, parser):
+    """Refuse, before any training, an --out that would lose a file: the data read, or anything not a report."""
+    from .evaluation import check_report_target
+
+    if (args.out.exists() or args.out.is_symlink()) and not args.overwrite:
+        parser.error(f"--out {args.out} already exists; pass --overwrite or choose another folder")
+    inputs = [path for path in (args.data, args.grid, args.data_home) if path is not None]
+    if args.data is None and args.dataset == "fashion-mnist" and os.environ.get("SKFMNIST_DATA"):
+        inputs.append(Path(os.environ["SKFMNIST_DATA"]).expanduser())
+    try:
+        check_report_target(args.out, overwrite=args.overwrite, inputs=inputs)
+    except FileExistsError as exc:
+        parser.error(f"--out: {exc}".replace("overwrite=True", "--overwrite"))
+
+
 def _compare(args, parser):
     from ._registry import MODELS
 
@@ -306,8 +325,7 @@ def _compare(args, parser):
         unknown = set(grids) - set(models)
         if unknown:
             parser.error(f"--grid names models that are not compared: {', '.join(sorted(unknown))}")
-    if args.out.exists() and not args.overwrite:
-        parser.error(f"--out {args.out} already exists; pass --overwrite or choose another folder")
+    _check_out(args, parser)
 
     X_train, y_train, X_test, y_test, class_names, image_shape, max_value, data_meta = _load_data(args, parser)
     if args.quick:

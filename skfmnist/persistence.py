@@ -44,6 +44,12 @@ def _encode(value):
         return {"__ndarray__": value.tolist(), "dtype": value.dtype.str if value.dtype != object else "object"}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, type) and value.__module__.split(".")[0] == "keras":  # a Keras class: optimizer, loss, ...
+        return {"__keras_class__": f"{value.__module__}:{value.__qualname__}"}
+    if type(value).__module__.split(".")[0] == "keras" and hasattr(value, "get_config"):  # a Keras object
+        import keras
+
+        return {"__keras__": keras.saving.serialize_keras_object(value)}
     raise TypeError(type(value).__name__)
 
 
@@ -56,7 +62,29 @@ def _decode(value):
         if "__ndarray__" in value:
             dtype = object if value["dtype"] == "object" else np.dtype(value["dtype"])
             return np.array(value["__ndarray__"], dtype=dtype)
+        if "__keras_class__" in value:
+            return _keras_class(value["__keras_class__"])
+        if "__keras__" in value:
+            import keras
+
+            config = value["__keras__"]
+            if not (isinstance(config, dict) and str(config.get("module", "")).split(".")[0] == "keras"):
+                raise ModelFileError("the model file holds a parameter object that is not one of Keras'")
+            return keras.saving.deserialize_keras_object(config, safe_mode=True)
         return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def _keras_class(name):
+    """The Keras class ``module:qualname`` names; only Keras' own modules are imported."""
+    import importlib
+
+    module, _, qualname = name.partition(":")
+    if module.split(".")[0] != "keras":
+        raise ModelFileError(f"the model file names the class {name!r}, which is not one of Keras'")
+    value = importlib.import_module(module)
+    for part in qualname.split("."):
+        value = getattr(value, part)
     return value
 
 
@@ -220,6 +248,7 @@ def load(path):
             steps = [(spec["name"], _restore(spec, zf, work)) for spec in manifest["steps"]]
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError, json.JSONDecodeError) as exc:
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError, json.JSONDecodeError, ImportError,
+            AttributeError, TypeError) as exc:
         raise ModelFileError(f"{path} is damaged or not a skfmnist model file: {exc}") from exc
     return Pipeline(steps) if manifest["pipeline"] else steps[0][1]

@@ -33,8 +33,12 @@ def scikeras_style(meta, compile_kwargs, hidden_layer_sizes, dropout):
     for units in hidden_layer_sizes:
         model.add(keras.layers.Dense(units, activation="relu"))
         model.add(keras.layers.Dropout(dropout))
-    model.add(keras.layers.Dense(meta["n_classes_"], activation="softmax"))
-    model.compile(loss=compile_kwargs["loss"], optimizer=compile_kwargs["optimizer"])
+    if meta["target_type_"] == "binary":
+        units, activation, loss = 1, "sigmoid", "binary_crossentropy"
+    else:
+        units, activation, loss = meta["n_classes_"], "softmax", "sparse_categorical_crossentropy"
+    model.add(keras.layers.Dense(units, activation=activation))
+    model.compile(loss=loss, optimizer=compile_kwargs["optimizer"])
     return model
 
 
@@ -106,8 +110,10 @@ def test_unknown_parameters_and_missing_model_are_clear_errors(toy):
     X, y = toy
     with pytest.raises(ValueError, match="'units' are neither parameters of KerasClassifier nor arguments of"):
         KerasClassifier(mlp, units=3, **FAST).fit(X, y)
-    with pytest.raises(ValueError, match="'fit__validation_split'.*routes model__<name> parameters"):
+    with pytest.raises(ValueError, match="takes no fit__<name> parameters.*'fit__validation_split'.*epochs"):
         KerasClassifier(mlp, fit__validation_split=0.2, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="'head__units'.*routes model__<name> parameters"):
+        KerasClassifier(mlp, head__units=2, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="needs model="):
         KerasClassifier(**FAST).fit(X, y)
     with pytest.raises(TypeError, match="not a keras.Model"):
@@ -166,7 +172,7 @@ def test_class_weight_is_a_sample_weight_per_class(toy):
     balanced = KerasClassifier(mlp, class_weight="balanced", **FAST).fit(X[keep], y[keep])
     unweighted = KerasClassifier(mlp, **FAST).fit(X[keep], y[keep])
     assert (balanced.predict(X) == 2).sum() > (unweighted.predict(X) == 2).sum()
-    with pytest.raises(ValueError, match=r"class_weight has label\(s\) \[7\]"):
+    with pytest.raises(ValueError, match=r"class_weight has key\(s\) \[7\] that are not labels"):
         KerasClassifier(mlp, class_weight={7: 2.0}, **FAST).fit(X, y)
 
 

@@ -286,3 +286,75 @@ def test_bad_data_files_are_usage_errors(tmp_path, capsys, arrays, message):
     with pytest.raises(SystemExit):
         main(["compare", "--data", str(tmp_path / "not.npz"), "--out", str(tmp_path / "r")])
     assert "not a NumPy .npz file" in capsys.readouterr().err
+
+
+def _arrays_file(path, **changes):
+    rng = np.random.default_rng(0)
+    arrays = {"X_train": rng.integers(0, 255, size=(40, 8, 8)).astype(np.uint8), "y_train": np.arange(40) % 2,
+              "X_test": rng.integers(0, 255, size=(20, 8, 8)).astype(np.uint8), "y_test": np.arange(20) % 2}
+    np.savez(path, **{**arrays, **changes})
+    return path
+
+
+def _usage_error(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_out_never_replaces_the_data_the_command_reads(tmp_path, capsys):
+    data = _arrays_file(tmp_path / "mine.npz")
+    before = data.read_bytes()
+    err = _usage_error(capsys, ["compare", "--data", str(data), "--out", str(data), "--overwrite", "--no-progress"])
+    assert "holds" in err and "which this run reads" in err
+    assert data.read_bytes() == before
+    grid = tmp_path / "grid.json"
+    grid.write_text('{"dense": {"dropout": [0.1]}}')
+    err = _usage_error(capsys, ["compare", "--dataset", "digits", "--models", "dense", "--grid", str(grid),
+                                "--out", str(tmp_path), "--overwrite", "--no-progress"])
+    assert "which this run reads" in err and grid.is_file() and data.read_bytes() == before
+
+
+def test_overwrite_replaces_only_a_report_folder_that_skfmnist_wrote(tmp_path, capsys):
+    data = _arrays_file(tmp_path / "mine.npz")
+    afile = tmp_path / "notes.txt"
+    afile.write_text("keep me")
+    err = _usage_error(capsys, ["compare", "--data", str(data), "--out", str(afile), "--overwrite"])
+    assert "is a file, not a report folder" in err and afile.read_text() == "keep me"
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8")
+    err = _usage_error(capsys, ["compare", "--data", str(data), "--out", str(folder), "--overwrite"])
+    assert "not a report folder that skfmnist wrote" in err and "cat.jpg" in err
+    assert (folder / "cat.jpg").read_bytes() == b"\xff\xd8"
+    err = _usage_error(capsys, ["compare", "--data", str(data), "--out", str(folder)])
+    assert "already exists; pass --overwrite" in err
+    # a report folder of skfmnist's is replaced, and once it holds a file of the user's it is not
+    out = tmp_path / "report"
+    argv = ["compare", "--data", str(data), "--models", "dense", "--epochs", "1", "--no-progress", "--out", str(out)]
+    assert main(argv) == 0
+    first = (out / "metrics.json").read_text()
+    assert main(argv + ["--overwrite"]) == 0
+    assert (out / "metrics.json").read_text() != first
+    (out / "my_notes.md").write_text("mine")
+    err = _usage_error(capsys, argv + ["--overwrite"])
+    assert "holds other files too (my_notes.md)" in err and (out / "my_notes.md").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"X_train": np.full((40, 8, 8), "12")}, "holds values of dtype <U2, not numbers"),
+        ({"X_train": np.zeros((40, 3, 16, 16)), "X_test": np.zeros((20, 3, 16, 16))}, "channels-first"),
+        ({"X_train": np.full((40, 8, 8), np.nan)}, "NaN or infinite"),
+        ({"y_train": np.linspace(0, 1, 40)}, "y_train does not hold class labels"),
+        ({"X_test": np.zeros((0, 8, 8)), "y_test": np.zeros(0)}, "X_test holds no images"),
+    ],
+    ids=["string-pixels", "channels-first", "nan-pixels", "continuous-labels", "no-test-images"],
+)
+def test_bad_arrays_in_a_data_file_are_usage_errors(tmp_path, capsys, changes, message):
+    data = _arrays_file(tmp_path / "bad.npz", **changes)
+    err = _usage_error(capsys, ["compare", "--data", str(data), "--out", str(tmp_path / "r"), "--no-progress"])
+    assert message in err
+    assert not (tmp_path / "r").exists()

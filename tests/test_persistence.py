@@ -92,3 +92,45 @@ def test_foreign_steps_are_refused(tmp_path):
     with pytest.raises(TypeError, match="skfmnist estimators and pipelines of them only"):
         save(pipe, tmp_path / "m.skfmnist")
     assert not (tmp_path / "m.skfmnist").exists()
+
+
+def test_keras_classes_and_objects_as_parameters_are_saved(tmp_path):
+    import keras
+    from sklearn.datasets import make_classification
+
+    from skfmnist import KerasClassifier, load, save
+
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=3, random_state=0)
+    clf = KerasClassifier(build, optimizer=keras.optimizers.SGD, optimizer__momentum=0.5,
+                          loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=None),
+                          metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=2)], epochs=1,
+                          random_state=0).fit(X, y)
+    restored = load(save(clf, tmp_path / "m.skfmnist"))
+    params = restored.get_params()
+    assert params["optimizer"] is keras.optimizers.SGD and params["optimizer__momentum"] == 0.5
+    assert isinstance(params["metrics"][1], keras.metrics.Metric) and params["metrics"][1].get_config()["k"] == 2
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    restored.set_params(model=build, warm_start=True).fit(X, y)  # trains further with the restored parameters
+    assert restored.n_epochs_ == 2 and isinstance(restored.model_.optimizer, keras.optimizers.SGD)
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"__keras_class__": "os:system"}, "not one of Keras'"),
+    ({"__keras__": {"module": "os", "class_name": "system", "config": {}}}, "not one of Keras'"),
+])
+def test_a_file_naming_code_outside_keras_is_refused(fitted, tmp_path, value, message):
+    pipe, _ = fitted
+    path = save(pipe, tmp_path / "m.skfmnist")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        model = zf.read("step2.keras")
+    manifest["steps"][-1]["params"]["optimizer"] = value
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("step2.keras", model)
+    with pytest.raises(ModelFileError, match=message):
+        load(path)

@@ -106,9 +106,9 @@ CASES = [
     ),
     (
         "clf-unknown-optimizer",
-        lambda f: DenseClassifier(optimizer="adagrad").fit(X16, Y16),
+        lambda f: DenseClassifier(optimizer="adamm").fit(X16, Y16),
         ValueError,
-        "'optimizer' parameter",
+        "optimizer='adamm' is not the name of a Keras optimizer",
     ),
     (
         "clf-unknown-activation",
@@ -164,3 +164,105 @@ def test_class_only_in_test_set_does_not_break_the_comparison():
     assert 7 not in predictions  # a class it never saw is never predicted, and counts as wrong
     assert result.table.loc["dense", "test_accuracy"] == np.mean(predictions == y_test)
     assert "0" in result.reports["dense"] and result.confusion_matrices["dense"].sum() == len(y_test) - 3
+
+
+# ---------------------------------------------------------------- labels, weights and chunks
+
+
+def _twelve_classes():
+    rng = np.random.default_rng(1)
+    y = np.arange(240) % 12
+    X = rng.normal(size=(240, 12)).astype(np.float32) + np.eye(12, dtype=np.float32)[y] * 3
+    return X, y
+
+
+@pytest.mark.parametrize("n_classes", [12, 11])
+def test_class_weight_keys_must_be_the_labels_not_their_strings(n_classes):
+    X, y = _twelve_classes()
+    keep = y < n_classes
+    weights = {"0": 2.0, "11": 0.0}  # as read from a JSON file
+    with pytest.raises(ValueError, match=r"class_weight has key\(s\) \['0', '11'\] that are not labels"):
+        DenseClassifier(hidden_layer_sizes=(4,), epochs=1, class_weight=weights).fit(X[keep], y[keep])
+    named = np.array(list("abcdefghijkl"))[y]
+    with pytest.raises(ValueError, match=r"key\(s\) \[0\] that are not labels"):
+        DenseClassifier(hidden_layer_sizes=(4,), epochs=1, class_weight={0: 2.0}).fit(X, named)
+
+
+@pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf"), "2"])
+def test_class_weights_must_be_finite_and_not_negative(weight):
+    with pytest.raises(ValueError, match=r"class_weight\[1\] = .*finite numbers >= 0, as sample weights must"):
+        DenseClassifier(hidden_layer_sizes=(4,), epochs=1, class_weight={1: weight}).fit(X16, Y16)
+
+
+def test_class_weights_of_zero_for_every_class_are_an_error():
+    with pytest.raises(ValueError, match="weight of zero: there is nothing to train on"):
+        DenseClassifier(hidden_layer_sizes=(4,), epochs=1, class_weight={0: 0, 1: 0}).fit(X16, Y16)
+    with pytest.raises(ValueError, match="only one class with a positive weight"):
+        DenseClassifier(hidden_layer_sizes=(4,), epochs=1, class_weight={0: 0}).fit(X16, Y16)
+
+
+def test_labels_of_another_type_than_the_classes_are_an_error():
+    clf = DenseClassifier(hidden_layer_sizes=(4,), epochs=1, random_state=0).partial_fit(X16, Y16, classes=[0, 1])
+    with pytest.raises(ValueError, match="numbers and strings are different labels"):
+        clf.partial_fit(X16, Y16.astype(str))
+    with pytest.raises(ValueError, match="y_val holds labels of dtype <U.*numbers and strings"):
+        DenseClassifier(hidden_layer_sizes=(4,), epochs=1).fit(X16, Y16, X_val=X16, y_val=Y16.astype(str))
+
+
+@pytest.mark.parametrize("cls", [DenseClassifier, CNNClassifier])
+def test_partial_fit_takes_chunks_that_lack_classes(cls):
+    X, y = _twelve_classes()
+    clf = cls(epochs=1, random_state=0, **({"filters": (2,), "dense_units": 4} if cls is CNNClassifier else {}))
+    clf.partial_fit(X[:5], y[:5], classes=np.arange(12))  # 5 samples, 12 classes
+    clf.partial_fit(X[y == 7][:8], y[y == 7][:8])  # a chunk of one class
+    clf.partial_fit(X[y == 3][:1], y[y == 3][:1], sample_weight=[2.0])
+    assert clf.predict_proba(X[:3]).shape == (3, 12) and clf.n_epochs_ == 3
+    with pytest.raises(ValueError, match=r"classes=\[0, 1\] is not the same as on the first call"):
+        clf.partial_fit(X[:4], y[:4] % 2, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"label\(s\) \[12\]"):
+        clf.partial_fit(X[:4], np.full(4, 12))
+
+
+def test_partial_fit_refuses_balanced_class_weights_with_the_way_that_works():
+    with pytest.raises(ValueError, match="'balanced' is not supported for partial_fit.*compute_class_weight"):
+        DenseClassifier(class_weight="balanced").partial_fit(X16, Y16, classes=[0, 1])
+    clf = DenseClassifier(hidden_layer_sizes=(4,), class_weight={0: 1.0, 1: 3.0}, random_state=0)
+    clf.partial_fit(X16[Y16 == 1], Y16[Y16 == 1], classes=[0, 1])
+    assert clf.n_epochs_ == 1
+
+
+@pytest.mark.parametrize("shape", [(0, 784), (0, 28, 28), (0, 28, 28, 1)])
+def test_predicting_no_samples_is_scikit_learns_error(fitted_pipe, shape):
+    with pytest.raises(ValueError, match="0 sample"):
+        fitted_pipe.predict(np.zeros(shape, dtype=np.uint8))
+    with pytest.raises(ValueError, match="0 sample"):
+        CNNClassifier(epochs=1).fit(np.zeros(shape), [])
+
+
+def test_a_report_replaces_only_a_report_folder(tmp_path):
+    from skfmnist.evaluation import check_report_target
+
+    check_report_target(tmp_path / "new")  # a new folder is fine
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    check_report_target(empty, overwrite=True)  # nothing to lose
+    with pytest.raises(FileExistsError, match="already exists"):
+        check_report_target(empty)
+    report = tmp_path / "report"
+    (report / "models").mkdir(parents=True)
+    (report / "metrics.json").write_text('{"command": "", "models": [], "pairwise": [], "versions": {}}')
+    for name in ("report.md", "report.html", "curves_cnn.png", "classification_report_cnn.txt",
+                 "models/cnn.skfmnist"):
+        (report / name).write_text("")
+    check_report_target(report, overwrite=True)
+    (report / "models" / "train.npz").write_text("")
+    with pytest.raises(FileExistsError, match=r"holds other files too \(models/train.npz\)"):
+        check_report_target(report, overwrite=True)
+    (report / "models" / "train.npz").unlink()
+    with pytest.raises(FileExistsError, match="which this run reads"):
+        check_report_target(report, overwrite=True, inputs=[report / "models" / "cnn.skfmnist"])
+    with pytest.raises(FileExistsError, match="which this run reads"):
+        check_report_target(tmp_path, overwrite=True, inputs=[report / "report.md"])
+    (tmp_path / "metrics.json").write_text("{}")  # a metrics.json of someone else's
+    with pytest.raises(FileExistsError, match="not a report folder that skfmnist wrote"):
+        check_report_target(tmp_path, overwrite=True)

@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
+from sklearn.utils.multiclass import check_classification_targets
+
+from ..preprocessing import split_images
 
 __all__ = ["load_arrays", "load_digits_images"]
 
@@ -78,8 +81,10 @@ def load_arrays(path):
     Raises
     ------
     ValueError
-        When the file is missing an array, holds arrays of mismatched
-        lengths or image shapes, or is not an ``.npz`` file.
+        When the file is not an ``.npz`` file, is missing an array, or holds
+        arrays of mismatched lengths or image shapes, pixels that are not
+        finite numbers, channels-first images or labels that are not class
+        labels.
     """
     path = Path(path)
     if not path.is_file():
@@ -102,6 +107,20 @@ def load_arrays(path):
                 f"{path}: X_{split} of shape {X.shape} and y_{split} of shape {y.shape} do not match: expected "
                 "images (n, ...) and n labels."
             )
+        if len(X) == 0:
+            raise ValueError(f"{path}: X_{split} holds no images.")
+        if X.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{path}: X_{split} holds values of dtype {X.dtype}, not numbers: store the pixels as numbers "
+                "(uint8 or float32, say), e.g. X_train.astype(np.float32) before numpy.savez."
+            )
+        if X.dtype.kind == "f" and not np.isfinite(X).all():
+            raise ValueError(f"{path}: X_{split} holds NaN or infinite values; every pixel must be a finite number.")
+        split_images(X[:1])  # a ValueError for channels-first images or arrays of too high a rank
+        try:
+            check_classification_targets(y)
+        except ValueError as exc:
+            raise ValueError(f"{path}: y_{split} does not hold class labels: {exc}") from None
     if arrays["X_train"].shape[1:] != arrays["X_test"].shape[1:]:
         raise ValueError(
             f"{path}: training images of shape {arrays['X_train'].shape[1:]} but test images of shape "

@@ -69,6 +69,10 @@ class TrainingCurvesDisplay:
         axes = np.asarray(axes).ravel()
         epochs = np.arange(1, len(self.history["loss"]) + 1)
         for ax, metric in zip(axes, ("loss", "accuracy")):
+            if metric not in self.history:  # a network compiled by its builder without an accuracy metric
+                ax.text(0.5, 0.5, f"no {metric} recorded", ha="center", va="center", transform=ax.transAxes)
+                ax.set_axis_off()
+                continue
             ax.plot(epochs, self.history[metric], "o-", label="train")
             if f"val_{metric}" in self.history:
                 ax.plot(epochs, self.history[f"val_{metric}"], "s--", label="validation")

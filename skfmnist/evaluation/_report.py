@@ -17,7 +17,87 @@ import numpy as np
 from ..utils import versions
 from ._plot import PredictionGridDisplay, TrainingCurvesDisplay, plot_per_class_f1
 
-__all__ = ["write_report"]
+__all__ = ["check_report_target", "write_report"]
+
+#: What a report folder holds: its files by name or by prefix and suffix, and a folder of model files.
+_REPORT_FILES = {"report.md", "report.html", "metrics.json"}
+_REPORT_PATTERNS = (("classification_report_", ".txt"), ("", ".png"))
+_REPORT_MODELS = ("models", ".skfmnist")
+
+
+def _foreign_entries(folder):
+    """Entries of ``folder`` that a report of skfmnist does not hold (all of them if it is not a report)."""
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        metrics = None
+    if not (isinstance(metrics, dict) and {"command", "models", "pairwise", "versions"} <= set(metrics)):
+        return sorted(entry.name for entry in folder.iterdir()) or None
+    foreign = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if entry.is_symlink():
+            foreign.append(name)
+        elif entry.is_file() and (name in _REPORT_FILES or any(
+                name.startswith(a) and name.endswith(b) for a, b in _REPORT_PATTERNS)):
+            continue
+        elif entry.is_dir() and name == _REPORT_MODELS[0]:
+            foreign += [f"{name}/{m.name}" for m in entry.iterdir()
+                        if not (m.is_file() and not m.is_symlink() and m.name.endswith(_REPORT_MODELS[1]))]
+        else:
+            foreign.append(name)
+    return sorted(foreign)
+
+
+def check_report_target(directory, *, overwrite=False, inputs=()):
+    """Check that a report may be written to ``directory`` without losing anything.
+
+    A new folder is always fine.  An existing one is replaced only with
+    ``overwrite``, and only if it is a report folder that skfmnist wrote and
+    that holds nothing else; no path in ``inputs`` (the files and folders
+    the run reads) may be ``directory`` or lie inside it.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Where the report is to go.
+    overwrite : bool, default=False
+        Whether an existing report folder may be replaced.
+    inputs : iterable of str or path-like, default=()
+        Files and folders the run reads.
+
+    Raises
+    ------
+    FileExistsError
+        When writing the report would replace or delete something that is
+        not an earlier report of skfmnist, or anything at all without
+        ``overwrite``.
+    """
+    directory = Path(directory)
+    target = directory.resolve()
+    for path in inputs:
+        source = Path(path).resolve()
+        if source == target or target in source.parents:
+            raise FileExistsError(
+                f"{directory} holds {path}, which this run reads: the report must go elsewhere (a report folder "
+                "is replaced as a whole)."
+            )
+    if not (directory.exists() or directory.is_symlink()):
+        return
+    if not overwrite:
+        raise FileExistsError(f"{directory} already exists; choose another folder or pass overwrite=True.")
+    if directory.is_symlink() or not directory.is_dir():
+        raise FileExistsError(
+            f"{directory} is {'a link' if directory.is_symlink() else 'a file'}, not a report folder: overwrite "
+            "replaces only a report folder that skfmnist wrote. Choose another folder."
+        )
+    foreign = _foreign_entries(directory)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise FileExistsError(
+            f"{directory} is not a report folder that skfmnist wrote, or holds other files too ({shown}): "
+            "overwrite replaces only skfmnist's own report folders. Choose another folder."
+        )
 
 _TABLE_COLUMNS = {
     "test_accuracy": ("test accuracy", "{:.4f}"),
@@ -312,7 +392,8 @@ def write_report(result, directory, *, overwrite=False, save_models=True, comman
     directory : str or path-like
         Target folder (must not exist unless ``overwrite``).
     overwrite : bool, default=False
-        Replace an existing folder.
+        Replace an existing report folder that skfmnist wrote (and nothing
+        else: see :func:`check_report_target`).
     save_models : bool, default=True
         Save each fitted pipeline under ``models/``.
     command : str, default=None
@@ -323,8 +404,7 @@ def write_report(result, directory, *, overwrite=False, save_models=True, comman
     directory : pathlib.Path
     """
     directory = Path(directory)
-    if directory.exists() and not overwrite:
-        raise FileExistsError(f"{directory} already exists; choose another folder or pass overwrite=True.")
+    check_report_target(directory, overwrite=overwrite)
     directory.parent.mkdir(parents=True, exist_ok=True)
     command = command or " ".join(["skfmnist" if sys.argv[0].endswith("skfmnist") else sys.argv[0], *sys.argv[1:]])
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".partial", dir=directory.parent))

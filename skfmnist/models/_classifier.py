@@ -30,6 +30,7 @@ from ..utils._keras import import_keras
 from . import _callbacks, _scikeras
 from ._docs import fill_doc
 from ._input import RowOrder, training_dataset
+from ._losses import check_loss_fits
 
 __all__ = ["KerasClassifier"]
 
@@ -48,10 +49,13 @@ PREDICT_ROW_MULTIPLE = 32
 #: Fewest batches of an epoch: smaller data gets smaller batches (see ``batch_size``).
 MIN_STEPS_PER_EPOCH = 10
 
-#: Prefixes of the keyword arguments routed to the model function and to the optimizer; only the first go
-#: to the model function.
+#: Prefixes of the keyword arguments routed to the model function and to the optimizer.
 _ROUTED = ("model__", "optimizer__")
-_NOT_FOR_MODEL = ("optimizer__",)
+
+
+def _numeric(labels):
+    """Whether every label is a number (strings, and anything else, are not)."""
+    return all(isinstance(label, (Real, np.number)) for label in np.asarray(labels).tolist())
 
 
 def _callback_list(callbacks):
@@ -107,16 +111,33 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     ----------
     model : callable, default=None
         Builds the network (see above).  Required to fit.
-    loss : str or keras.losses.Loss, default=None
-        Loss of an uncompiled network, computed on class indices
-        (``"sparse_categorical_crossentropy"`` and the like); None is
+    loss : str, keras.losses.Loss or its class, default=None
+        Loss of an uncompiled network, computed on class indices (one
+        sigmoid unit: on 0/1 labels), such as
+        ``"sparse_categorical_crossentropy"``.  None, the default, is
         sparse categorical cross-entropy with ``label_smoothing`` (binary
-        cross-entropy for a network with one sigmoid output).
+        cross-entropy for a network with one sigmoid output).  It is also
+        ``compile_kwargs["loss"]`` for a builder that compiles itself, as in
+        scikeras.  A loss that does not fit the targets (one-hot losses such
+        as ``"categorical_crossentropy"``) is an error that names the one
+        that fits.
+    metrics : list of str, keras.metrics.Metric or its class, default=None
+        Keras metrics recorded every epoch in ``history_`` beside the loss
+        and ``"accuracy"`` (``val_<name>`` with validation data); each fit
+        gets fresh metric objects.  Also ``compile_kwargs["metrics"]``.
 %(common_parameters)s
+    validation_split : float, default=0.0
+        Fraction of the training data held out in each ``fit`` (stratified,
+        seeded by ``random_state``) to record ``val_loss`` and
+        ``val_accuracy`` every epoch; with ``early_stopping`` it is the
+        data monitored, in place of ``validation_fraction``.  Keras'
+        and scikeras' name; 0 keeps every sample for training.
     **kwargs : dict
         Parameters of ``model``: ``model__<name>=value`` always, bare
         ``<name>=value`` for names in its signature.  ``optimizer__<name>``
-        values go to the optimizer's constructor.
+        values go to the optimizer's constructor;
+        ``optimizer__learning_rate`` (scikeras' spelling) replaces
+        ``learning_rate``.
 
     Attributes
     ----------
@@ -145,11 +166,12 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "model": [callable, None],
-        "optimizer": [StrOptions({"adam", "sgd", "rmsprop"})],
+        "optimizer": "no_validation",  # a name or a class: checked in fit, with a message that says what to pass
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"constant", "cosine", "one_cycle"})],
         "loss": [str, callable, None],
+        "metrics": [list, tuple, None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
@@ -157,6 +179,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "max_fit_time": [Interval(Real, 0, None, closed="neither"), None],
         "early_stopping": ["boolean"],
+        "validation_split": [Interval(Real, 0, 1, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, tuple, None],
@@ -183,6 +206,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         weight_decay=0.0,
         lr_schedule="constant",
         loss=None,
+        metrics=None,
         label_smoothing=0.0,
         batch_size=32,
         epochs=10,
@@ -190,6 +214,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         max_fit_time=None,
         early_stopping=False,
+        validation_split=0.0,
         validation_fraction=0.1,
         n_iter_no_change=5,
         callbacks=None,
@@ -206,6 +231,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.loss = loss
+        self.metrics = metrics
         self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.epochs = epochs
@@ -213,6 +239,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.max_fit_time = max_fit_time
         self.early_stopping = early_stopping
+        self.validation_split = validation_split
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
@@ -260,11 +287,15 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _network(self, seed):
-        """The builder and its parameters: ``(model, params)``."""
+        """The builder and its own parameters: ``(model, params)``."""
         if self.model is None:
+            hint = ""
+            if hasattr(type(self), "_keras_build_fn"):
+                hint = (" skfmnist does not call a subclass' _keras_build_fn (scikeras' way); pass it as "
+                        "model= instead.")
             raise ValueError(
                 f"{type(self).__name__} needs model=, a function that builds the Keras network "
-                "(for example model=build, with def build(meta): ... return keras.Model(...))."
+                f"(for example model=build, with def build(meta): ... return keras.Model(...)).{hint}"
             )
         keras = import_keras()
         if isinstance(self.model, keras.Model):
@@ -272,22 +303,28 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 "model must be a function that builds the network, not a keras.Model: a model object would be "
                 "shared, and trained further, by every fit, clone and cross-validation fold."
             )
+        for key in self._kwargs:
+            if key in _scikeras.SCIKERAS_ONLY:
+                raise ValueError(f"{type(self).__name__} takes no parameter {key!r}: {_scikeras.SCIKERAS_ONLY[key]}.")
+            for prefix, instead in _scikeras.SCIKERAS_ONLY_PREFIXES.items():
+                if key.startswith(prefix):
+                    raise ValueError(f"{type(self).__name__} takes no {prefix}<name> parameters ({key!r}): {instead}.")
         routed_elsewhere = [k for k in self._kwargs if "__" in k and not k.startswith(_ROUTED)]
+        routed_elsewhere += [k for k in self._kwargs if k.startswith(_ROUTED) and "__" in k.split("__", 1)[1]]
         if routed_elsewhere:
             raise ValueError(
                 f"Parameter(s) {', '.join(map(repr, routed_elsewhere))}: {type(self).__name__} routes model__<name> "
                 "parameters to the model function and optimizer__<name> ones to the optimizer; fit, compile and "
                 "loss options are its own parameters (epochs, batch_size, loss, ...)."
             )
-        params = {k: v for k, v in self._kwargs.items() if not k.startswith(_NOT_FOR_MODEL)}
         arguments = _scikeras.builder_arguments(self.model)
-        unknown = [k for k in params if "__" not in k and arguments is not None and k not in arguments]
+        unknown = [k for k in self._kwargs if "__" not in k and arguments is not None and k not in arguments]
         if unknown:
             raise ValueError(
                 f"Parameter(s) {', '.join(map(repr, unknown))} are neither parameters of {type(self).__name__} "
                 f"nor arguments of the model function {getattr(self.model, '__name__', self.model)!r}."
             )
-        return self.model, params
+        return self.model, _scikeras.model_params(self._kwargs)
 
     # ------------------------------------------------------------- validation
     def _resolved_compute_dtype(self):
@@ -329,7 +366,13 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         return rows.reshape(rows.shape[0], *self.input_shape_)
 
     def _encode(self, y, name="y"):
-        """Class indices of ``y``; every label must be one of ``classes_``."""
+        """Class indices of ``y``; every label must be one of ``classes_``, and of its type."""
+        y = np.asarray(y)
+        if y.size and _numeric(np.unique(y)) != _numeric(self.classes_):
+            raise ValueError(
+                f"{name} holds labels of dtype {y.dtype}, but the classes of this classifier are "
+                f"{self.classes_.tolist()!r}: numbers and strings are different labels (convert one to the other)."
+            )
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
@@ -353,7 +396,43 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             )
         self.classes_ = labels
 
-    def _sample_weight(self, sample_weight, y_enc):
+    def _class_weight_per_class(self, partial):
+        """``class_weight`` as one weight per class of ``classes_`` (None without class weights)."""
+        class_weight = self.class_weight
+        if class_weight is None:
+            return None
+        if isinstance(class_weight, str):  # "balanced": from the targets of the fit
+            if partial:
+                raise ValueError(
+                    "class_weight='balanced' is not supported for partial_fit: a chunk's class frequencies are "
+                    "not the data's. Compute the weights once with sklearn.utils.class_weight.compute_class_weight"
+                    "('balanced', classes=classes, y=y) on a large enough sample of the targets and pass them "
+                    "as a dict."
+                )
+            return class_weight
+        weights = np.ones(len(self.classes_))
+        numeric = _numeric(self.classes_)
+        unknown = []
+        for label, weight in class_weight.items():
+            hits = [] if numeric != _numeric([label]) else np.flatnonzero(self.classes_ == label)
+            if len(hits) != 1:
+                unknown.append(label)
+                continue
+            if isinstance(weight, bool) or not isinstance(weight, (Real, np.number)) or not 0 <= weight < np.inf:
+                raise ValueError(
+                    f"class_weight[{label!r}] = {weight!r}: class weights must be finite numbers >= 0, as "
+                    "sample weights must."
+                )
+            weights[hits[0]] = weight
+        if unknown:
+            raise ValueError(
+                f"class_weight has key(s) {unknown!r} that are not labels of the classes "
+                f"{self.classes_.tolist()!r}: its keys must be the labels themselves, of the same type "
+                "(as scikit-learn's classifiers require; JSON turns keys into strings)."
+            )
+        return weights
+
+    def _sample_weight(self, sample_weight, y_enc, partial=False):
         """Per-sample loss weights: ``sample_weight`` times ``class_weight``'s; None where all are 1."""
         weights = np.ones(len(y_enc), dtype=np.float32)
         if sample_weight is not None:
@@ -364,71 +443,144 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"sample_weight has shape {sw.shape}, expected ({len(y_enc)},).")
             if (sw < 0).any():
                 raise ValueError("sample_weight has negative values; weights must be >= 0.")
-            if not sw.any():
-                raise ValueError("sample_weight is zero for every sample: there is nothing to train on.")
             weights *= sw
-        if self.class_weight is not None:
-            class_weight = self.class_weight
-            if isinstance(class_weight, dict):
-                class_weight = {int(self._encode(np.asarray([k]), "class_weight")[0]): v
-                                for k, v in class_weight.items()}
-            weights *= compute_sample_weight(class_weight, y_enc).astype(np.float32)
-        if len(np.unique(y_enc[weights > 0])) < min(2, len(self.classes_)):
+        per_class = self._class_weight_per_class(partial)
+        if isinstance(per_class, str):
+            weights *= compute_sample_weight(per_class, y_enc).astype(np.float32)
+        elif per_class is not None:
+            weights *= per_class[y_enc].astype(np.float32)
+        if not weights.any():
             raise ValueError(
-                "sample_weight leaves samples of only one class with a positive weight; "
+                "sample_weight and class_weight give every sample a weight of zero: there is nothing to train on."
+            )
+        present = np.unique(y_enc)
+        if len(present) >= 2 and len(np.unique(y_enc[weights > 0])) < 2:
+            raise ValueError(
+                "sample_weight and class_weight leave samples of only one class with a positive weight; "
                 f"{type(self).__name__} needs at least 2 classes to learn."
             )
         return None if np.all(weights == 1) else weights
 
-    def _validation_split(self, X, y, sample_weight, seed):
-        """Stratified, seeded hold-out of ``validation_fraction`` for early stopping."""
+    def _validation_split(self, X, y, sample_weight, seed, fraction, name):
+        """Stratified, seeded hold-out of ``fraction`` of the training data (the parameter ``name``)."""
         counts = np.bincount(y, minlength=len(self.classes_))
         counts = counts[counts > 0]
-        n_val = int(np.ceil(self.validation_fraction * len(y)))
+        n_val = int(np.ceil(fraction * len(y)))
         if counts.min() < 2 or n_val < len(counts) or len(y) - n_val < len(counts):
+            what = f"{name}={fraction}" if name == "validation_split" else f"early_stopping=True with {name}={fraction}"
             raise ValueError(
-                f"early_stopping=True holds out a stratified validation_fraction={self.validation_fraction} of the "
-                f"{len(y)} training samples, which needs at least 2 samples of every class and at least one per "
-                f"class on each side ({len(counts)} classes, the rarest with {counts.min()} sample(s), a hold-out "
-                f"of {n_val}). Use more data, a larger validation_fraction, or early_stopping=False."
+                f"{what} holds out a stratified share of the {len(y)} training samples, which needs at "
+                f"least 2 samples of every class and at least one per class on each side ({len(counts)} classes, "
+                f"the rarest with {counts.min()} sample(s), a hold-out of {n_val}). Use more data, another "
+                f"{name}, or pass X_val and y_val to fit."
             )
         arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-        parts = train_test_split(*arrays, test_size=self.validation_fraction, stratify=y, random_state=seed)
+        parts = train_test_split(*arrays, test_size=fraction, stratify=y, random_state=seed)
         train, val = parts[0::2], parts[1::2]
         return train[0], train[1], (train[2] if sample_weight is not None else None), tuple(val)
 
     # ------------------------------------------------------------------ network
-    def _compile_kwargs(self, steps):
-        """The optimizer (with its schedule), loss and metric of a new network."""
+    def _optimizer_class(self):
+        """The Keras optimizer class of ``optimizer`` (a name or a class)."""
         keras = import_keras()
-        from ._losses import SparseCategoricalCrossentropy
+        optimizer = self.optimizer
+        if isinstance(optimizer, str):
+            known = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
+            if optimizer.lower() in known:
+                return known[optimizer.lower()]
+            try:
+                return type(keras.optimizers.get(optimizer))
+            except ValueError:
+                raise ValueError(
+                    f"optimizer={optimizer!r} is not the name of a Keras optimizer ('adam', 'sgd', 'rmsprop', "
+                    "'adamw', 'nadam', ...)."
+                ) from None
+        if isinstance(optimizer, type) and issubclass(optimizer, keras.optimizers.Optimizer):
+            return optimizer
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            raise TypeError(
+                f"optimizer must be a name or an optimizer class, not the {type(optimizer).__name__} object given: "
+                "an object would be shared, with its state, by every fit, clone and cross-validation fold. Pass "
+                f"the class and its options: optimizer=keras.optimizers.{type(optimizer).__name__}, "
+                "optimizer__<option>=value (learning_rate= for the rate)."
+            )
+        raise TypeError(f"optimizer must be a Keras optimizer name or class, got {optimizer!r}.")
+
+    def _optimizer(self, steps):
+        """A new optimizer for a fit of ``steps`` steps, and the schedule it follows (None: a constant rate)."""
+        keras = import_keras()
         from ._schedules import CosineSchedule
 
-        schedule = None
-        if self.lr_schedule != "constant":
-            warmup = 0.3 if self.lr_schedule == "one_cycle" else 0.0
-            schedule = CosineSchedule(self.learning_rate, steps, warmup_fraction=warmup)
         kwargs = getattr(self, "_kwargs", {})  # (the presets take none)
         options = {k[len("optimizer__"):]: v for k, v in kwargs.items() if k.startswith("optimizer__")}
+        rate = options.pop("learning_rate", self.learning_rate)  # scikeras' spelling of the rate wins
+        schedule = None
+        if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+            pass  # the user's own schedule, as given: lr_schedule does not apply
+        elif not isinstance(rate, Real) or isinstance(rate, bool) or not 0 < rate < np.inf:
+            raise ValueError(
+                f"optimizer__learning_rate={rate!r}: the learning rate must be a positive number (or a "
+                "keras.optimizers.schedules.LearningRateSchedule)."
+            )
+        elif self.lr_schedule != "constant":
+            warmup = 0.3 if self.lr_schedule == "one_cycle" else 0.0
+            rate = schedule = CosineSchedule(float(rate), steps, warmup_fraction=warmup)
         if self.weight_decay:
             options.setdefault("weight_decay", self.weight_decay)
-        if self.optimizer == "sgd":
+        if isinstance(self.optimizer, str) and self.optimizer.lower() == "sgd":
             options = {"momentum": 0.9, "nesterov": True, **options}
-        optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[
-            self.optimizer](learning_rate=self.learning_rate if schedule is None else schedule, **options)
-        loss = getattr(self, "loss", None)  # the presets have no loss parameter
-        if loss is not None:
-            if isinstance(loss, str) and loss == "categorical_crossentropy":
-                raise ValueError(
-                    f"loss={loss!r} needs one-hot targets, but the network is trained on class indices: "
-                    "use loss='sparse_categorical_crossentropy' (or leave loss=None)."
+        return self._optimizer_class()(learning_rate=rate, **options), schedule
+
+    def _user_loss(self):
+        """The ``loss`` parameter as Keras compiles it (a class instantiated), or None."""
+        keras = import_keras()
+        loss = getattr(self, "loss", None)  # (the presets have no loss parameter)
+        if loss is None:
+            return None
+        if self.label_smoothing:
+            raise ValueError(
+                f"label_smoothing={self.label_smoothing} smooths skfmnist's default loss (loss=None); with "
+                f"loss={loss!r}, configure the smoothing in the loss object you pass instead."
+            )
+        if isinstance(loss, type):
+            if not issubclass(loss, keras.losses.Loss):
+                raise TypeError(f"loss={loss!r} is a class but not a keras.losses.Loss.")
+            return loss()
+        return loss
+
+    def _user_metrics(self):
+        """The ``metrics`` parameter as Keras compiles them (classes instantiated, objects fresh), or None."""
+        keras = import_keras()
+        metrics = getattr(self, "metrics", None)  # (the presets have no metrics parameter)
+        if metrics is None:
+            return None
+        fresh = []
+        for metric in metrics:
+            if isinstance(metric, type) and issubclass(metric, keras.metrics.Metric):
+                metric = metric()
+            elif isinstance(metric, keras.metrics.Metric):  # a metric keeps state: every fit gets its own
+                metric = type(metric).from_config(metric.get_config())
+            elif not (isinstance(metric, str) or callable(metric)):
+                raise TypeError(
+                    f"metrics must be a list of Keras metric names, classes, objects or functions; got {metric!r}."
                 )
-        elif self.label_smoothing:
-            loss = SparseCategoricalCrossentropy(label_smoothing=self.label_smoothing)
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy()
-        metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        return {"optimizer": optimizer, "loss": loss, "metrics": [metric]}, schedule
+            fresh.append(metric)
+        return fresh
+
+    def _compile_kwargs(self, steps):
+        """What a builder's ``compile_kwargs`` holds: the optimizer, the ``loss`` and the ``metrics`` given."""
+        optimizer, schedule = self._optimizer(steps)
+        return {"optimizer": optimizer, "loss": self._user_loss(), "metrics": self._user_metrics()}, schedule
+
+    def _default_loss(self, n_units):
+        keras = import_keras()
+        from ._losses import SparseCategoricalCrossentropy
+
+        if n_units == 1:
+            return keras.losses.BinaryCrossentropy(label_smoothing=self.label_smoothing)
+        if self.label_smoothing:
+            return SparseCategoricalCrossentropy(label_smoothing=self.label_smoothing)
+        return keras.losses.SparseCategoricalCrossentropy()
 
     def _build(self, X, seed, steps, compute_dtype):
         """A new network for training input ``X``, compiled: sets ``model_``."""
@@ -437,7 +589,11 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         builder, params = self._network(seed)
         compile_kwargs, schedule = self._compile_kwargs(steps)
         with _seeded_build(seed, compute_dtype):
-            model = _scikeras.build_network(builder, X, n_classes, params=params, compile_kwargs=compile_kwargs)
+            model = _scikeras.build_network(
+                builder, X, classes=self.classes_, n_features_in=self.n_features_in_,
+                feature_names_in=getattr(self, "feature_names_in_", None), params=params,
+                compile_kwargs=compile_kwargs, estimator_params=self.get_params(),
+            )
         if not isinstance(model, keras.Model):
             raise TypeError(f"The model function returned a {type(model).__name__}, not a keras.Model.")
         units = model.output_shape[-1] if isinstance(model.output_shape, tuple) else None
@@ -449,26 +605,48 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = model
         if not model.compiled:
             self._compile(steps)
-        else:  # compiled by the builder: with the optimizer it was given (the schedule is ours), or its own
-            self._optimizer_is_ours = model.optimizer is compile_kwargs["optimizer"]
-            self._schedule = schedule if self._optimizer_is_ours else None
-            model.optimizer.build(model.trainable_variables)
+            return
+        # compiled by the builder: with the optimizer it was given (the schedule is ours), or its own
+        if model.loss is None:
+            raise ValueError(
+                "The model function compiled the network without a loss (compile_kwargs['loss'] is None unless "
+                "loss= is given): compile it with one, such as 'sparse_categorical_crossentropy', or return it "
+                "uncompiled for skfmnist's default loss."
+            )
+        given = _scikeras.loss_name(compile_kwargs["loss"]) if compile_kwargs["loss"] is not None else None
+        if given is not None and _scikeras.loss_name(model.loss) not in (None, given):
+            raise ValueError(
+                f"loss={self.loss!r}, but the model function compiled the network with the loss {model.loss!r}: "
+                "compile it with compile_kwargs['loss'], or leave loss=None."
+            )
+        check_loss_fits(model.loss, units, n_classes)
+        self._optimizer_is_ours = model.optimizer is compile_kwargs["optimizer"]
+        self._schedule = schedule if self._optimizer_is_ours else None
+        model.optimizer.build(model.trainable_variables)
 
     def _compile(self, steps):
-        """Compile ``model_`` with this estimator's optimizer, schedule and loss.
+        """Compile ``model_`` with this estimator's optimizer, schedule, loss and metrics.
 
-        A compiled model's optimizer state (its step count and moments) is
-        carried over when the optimizer is of the same kind: this is how a
-        network unpickled or loaded from a file trains further.
+        A compiled model (unpickled, or loaded from a file) keeps its loss,
+        and its optimizer state (step count and moments) is carried over
+        when the new optimizer is of the same kind: this is how such a
+        network trains further.
         """
         keras = import_keras()
         old = self.model_.optimizer if self.model_.compiled else None
         compile_kwargs, self._schedule = self._compile_kwargs(steps)
-        if self.model_.output_shape[-1] == 1:
-            compile_kwargs["loss"] = keras.losses.BinaryCrossentropy(label_smoothing=self.label_smoothing)
-            compile_kwargs["metrics"] = [keras.metrics.BinaryAccuracy(name="accuracy")]
-        self.model_.compile(**compile_kwargs, jit_compile=self.jit_compile,
-                            steps_per_execution=self.steps_per_execution)
+        units = self.model_.output_shape[-1]
+        loss = compile_kwargs["loss"]
+        if loss is None and old is not None:
+            loss = self.model_.loss
+        if loss is None:
+            loss = self._default_loss(units)
+        check_loss_fits(loss, units, len(self.classes_))
+        accuracy = (keras.metrics.BinaryAccuracy(name="accuracy") if units == 1
+                    else keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
+        metrics = [accuracy, *(m for m in compile_kwargs["metrics"] or [] if m not in ("accuracy", "acc"))]
+        self.model_.compile(optimizer=compile_kwargs["optimizer"], loss=loss, metrics=metrics,
+                            jit_compile=self.jit_compile, steps_per_execution=self.steps_per_execution)
         # create the optimizer's variables now, so that TensorFlow traces the training step once
         # (created inside the first trace, they make TensorFlow trace it a second time)
         new = self.model_.optimizer
@@ -522,7 +700,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             y_enc = self._encode(y)
             self.input_shape_ = tuple(self._input_shape(rows.shape[1], image_shape))
         X = self._network_input(rows)
-        sample_weight = self._sample_weight(sample_weight, y_enc)
+        sample_weight = self._sample_weight(sample_weight, y_enc, partial=constant_rate)
         seed = self._fit_seed()
 
         validation_data = None
@@ -533,8 +711,13 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             if len(y_val) != len(X_val):
                 raise ValueError(f"X_val has {len(X_val)} samples but y_val has {len(y_val)} labels.")
             validation_data = (X_val, self._encode(y_val, "y_val"))
-        elif self.early_stopping and not constant_rate:  # partial_fit trains on every row of its chunk
-            X, y_enc, sample_weight, validation_data = self._validation_split(X, y_enc, sample_weight, seed)
+        elif not constant_rate:  # (partial_fit trains on every row of its chunk)
+            fraction, name = getattr(self, "validation_split", 0.0), "validation_split"
+            if not fraction and self.early_stopping:
+                fraction, name = self.validation_fraction, "validation_fraction"
+            if fraction:
+                X, y_enc, sample_weight, validation_data = self._validation_split(
+                    X, y_enc, sample_weight, seed, fraction, name)
 
         # at least MIN_STEPS_PER_EPOCH batches per epoch: on a few dozen samples, a handful of steps is no training
         batch_size = min(self.batch_size, max(1, X.shape[0] // MIN_STEPS_PER_EPOCH))
@@ -657,6 +840,16 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         continuing = hasattr(self, "model_")
         if not continuing and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if continuing and classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(np.asarray(classes)).tolist()!r} is not the same as on the first call to "
+                f"partial_fit ({self.classes_.tolist()!r})."
+            )
+        if getattr(self, "validation_split", 0.0):
+            raise ValueError(
+                "validation_split holds out part of the data of a fit; partial_fit trains on every row of its "
+                "chunk. Evaluate on chunks you keep apart, or train with fit."
+            )
         return self._train(X, y, sample_weight, None, None, epochs=1, continuing=continuing, classes=classes,
                            constant_rate=True)
 

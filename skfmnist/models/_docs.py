@@ -12,9 +12,13 @@ import inspect
 __all__ = ["fill_doc"]
 
 _COMMON_PARAMETERS = """\
-    optimizer : {"adam", "sgd", "rmsprop"}, default="adam"
-        Keras' Adam, SGD with Nesterov momentum 0.9, or RMSprop.  Adam is the
-        default: it needs the least tuning.
+    optimizer : str or keras.optimizers.Optimizer class, default="adam"
+        The optimizer: the name of a Keras optimizer ("adam", "rmsprop",
+        "adamw", ...; "sgd" is SGD with Nesterov momentum 0.9) or an
+        optimizer class, with Keras' defaults for its options
+        (:class:`~skfmnist.KerasClassifier` also takes them as
+        ``optimizer__<name>=value``).  Adam is the default: it needs the
+        least tuning.
     learning_rate : float, default=%(learning_rate)r
         Initial (with "cosine") or peak (with "one_cycle") learning rate.
     weight_decay : float, default=0.0

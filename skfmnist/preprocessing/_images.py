@@ -57,7 +57,7 @@ def split_images(X):
             "width); skfmnist expects channels last (n_samples, height, width, channels), as Keras' image "
             "layers do. Pass X.transpose(0, 2, 3, 1)."
         )
-    return X.reshape(X.shape[0], -1), tuple(int(d) for d in shape)
+    return X.reshape(X.shape[0], math.prod(shape)), tuple(int(d) for d in shape)  # (0 images too)
 
 
 def infer_image_shape(n_features):
