@@ -135,11 +135,24 @@ def _check_serializable(model):
             )
 
 
+def _is_model_file(path):
+    """Whether ``path`` is a plain file holding a skfmnist model's manifest."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return json.loads(zf.read("manifest.json")).get("format") == FORMAT
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, AttributeError):
+        return False
+
+
 def save(estimator, path):
     """Save a fitted skfmnist pipeline (or estimator) to a ``.skfmnist`` file.
 
     The file is written to a temporary name and renamed into place, so an
-    interrupted save never leaves a damaged file under ``path``.  A
+    interrupted save never leaves a damaged file under ``path``.  An
+    existing ``path`` is replaced only if it is a model file of skfmnist's:
+    any other file is kept, and the save is a ``FileExistsError``.  A
     :class:`~skfmnist.KerasClassifier`'s network is saved; its ``model``
     builder is code and is not: the loaded classifier predicts, and needs
     ``model`` set again to be refitted.
@@ -160,6 +173,11 @@ def save(estimator, path):
     from .utils._keras import import_keras
 
     path = Path(path)
+    if (path.exists() or path.is_symlink()) and not _is_model_file(path):
+        raise FileExistsError(
+            f"{path} exists and is not a skfmnist model file: save replaces only an earlier model file. "
+            "Choose another path (model files end in .skfmnist)."
+        )
     steps = estimator.steps if isinstance(estimator, Pipeline) else [(None, estimator)]
     check_is_fitted(steps[-1][1])
     manifest = {

@@ -134,3 +134,17 @@ def test_a_file_naming_code_outside_keras_is_refused(fitted, tmp_path, value, me
         zf.writestr("step2.keras", model)
     with pytest.raises(ModelFileError, match=message):
         load(path)
+
+
+def test_save_replaces_only_an_earlier_model_file(fitted, tmp_path):
+    pipe, _ = fitted
+    path = save(pipe, tmp_path / "m.skfmnist")
+    assert save(pipe, path) == path  # an earlier model file is replaced
+    data = tmp_path / "train.npz"
+    data.write_bytes(b"the user's data")
+    with pytest.raises(FileExistsError, match="is not a skfmnist model file"):
+        save(pipe, data)
+    assert data.read_bytes() == b"the user's data"
+    with pytest.raises(FileExistsError, match="is not a skfmnist model file"):
+        save(pipe, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skfmnist", "train.npz"]
