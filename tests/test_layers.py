@@ -85,9 +85,9 @@ def test_keras_result_where_the_kernel_does_not_apply():
 
 @pytest.mark.parametrize("builder", [build_cnn, build_deep_cnn])
 def test_networks_use_it_and_round_trip_in_safe_mode(builder, tmp_path):
-    params = {"filters": (4,), "kernel_size": 3, "dense_units": 5, "dropout": 0.1, "augment": True,
+    params = {"filters": (4,), "kernel_size": 3, "dense_units": 5, "dropout": 0.1, "augment": True, "max_shift": 0.1,
               "horizontal_flip": True, "seed": 0}
-    params.update({"batch_norm": True} if builder is build_cnn else {"convs_per_block": 2, "conv_dropout": 0.1})
+    params.update({"batch_norm": True} if builder is build_cnn else {"convs_per_block": (2,), "conv_dropout": 0.1})
     model = builder({"X_shape_": (None, 8, 8, 1), "n_classes_": 3}, **params)
     bn = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert bn and {type(layer) for layer in bn} == {FusedBatchNormalization}

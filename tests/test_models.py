@@ -575,3 +575,15 @@ def test_no_augmentation_or_views_for_tabular_rows(toy):
     assert not any(layer.name.startswith("augment") for layer in clf.model_.layers)
     np.testing.assert_array_equal(clf.predict_proba(X), np.asarray(clf.model_(X.reshape(-1, 1, 16, 1)), dtype=float)
                                   / np.asarray(clf.model_(X.reshape(-1, 1, 16, 1)), dtype=float).sum(1, keepdims=True))
+
+
+def test_deep_cnn_takes_a_count_of_convolutions_per_block():
+    import keras
+
+    X = np.random.default_rng(0).uniform(size=(40, 8, 8, 1)).astype(np.float32)
+    y = np.arange(40) % 2
+    clf = DeepCNNClassifier(filters=(4, 8), convs_per_block=(1, 2), dense_units=8, epochs=1, random_state=0).fit(X, y)
+    convs = [layer.filters for layer in clf.model_.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs == [4, 8, 8]
+    with pytest.raises(ValueError, match=r"convs_per_block=\(1, 2, 3\) gives 3 block\(s\), but filters=\(4, 8\)"):
+        DeepCNNClassifier(filters=(4, 8), convs_per_block=(1, 2, 3), epochs=1).fit(X, y)

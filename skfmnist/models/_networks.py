@@ -44,8 +44,8 @@ def _output(x, n_classes, seeds):
                         name="proba")(x)
 
 
-def _augmentation(x, augment, horizontal_flip, seeds):
-    """Training-only shifts by up to 10% and, for mirror-symmetric classes, horizontal flips.
+def _augmentation(x, augment, max_shift, horizontal_flip, seeds):
+    """Training-only shifts by up to ``max_shift`` and, for mirror-symmetric classes, horizontal flips.
 
     Only for images of at least 8 x 8 pixels: on smaller inputs (tabular rows,
     seen as images one pixel high) a shift or a mirror image scrambles the
@@ -54,8 +54,9 @@ def _augmentation(x, augment, horizontal_flip, seeds):
     height, width = x.shape[1:3]
     if not augment or min(height, width) < 8:
         return x
-    x = layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seeds(), dtype="float32",
-                                 name="augment_shift")(x)
+    if max_shift:
+        x = layers.RandomTranslation(max_shift, max_shift, fill_mode="constant", seed=seeds(), dtype="float32",
+                                     name="augment_shift")(x)
     if horizontal_flip:
         x = layers.RandomFlip("horizontal", seed=seeds(), dtype="float32", name="augment_flip")(x)
     return x
@@ -117,7 +118,8 @@ def build_dense(meta, *, hidden_layer_sizes, activation, dropout, seed):
     return keras.Model(inputs, _output(x, meta["n_classes_"], seeds), name="dense")
 
 
-def build_cnn(meta, *, filters, kernel_size, dense_units, dropout, batch_norm, augment, horizontal_flip, seed):
+def build_cnn(meta, *, filters, kernel_size, dense_units, dropout, batch_norm, augment, max_shift, horizontal_flip,
+              seed):
     """Small CNN: one convolution and 2 x 2 max-pooling per entry of ``filters``, a dense layer, softmax.
 
     Parameters
@@ -137,7 +139,9 @@ def build_cnn(meta, *, filters, kernel_size, dense_units, dropout, batch_norm, a
         Batch normalization between each convolution (and the dense layer)
         and its ReLU.
     augment : bool
-        Random shifts by up to 10% during training.
+        Random shifts (and mirror images) during training.
+    max_shift : float
+        Largest shift, as a fraction of the height and width (0: none).
     horizontal_flip : bool
         With ``augment``, also random mirror images.
     seed : int or None
@@ -150,7 +154,7 @@ def build_cnn(meta, *, filters, kernel_size, dense_units, dropout, batch_norm, a
     """
     seeds = _Seeds(seed)
     inputs = keras.Input(shape=tuple(meta["X_shape_"][1:]), name="images")
-    x = _augmentation(inputs, augment, horizontal_flip, seeds)
+    x = _augmentation(inputs, augment, max_shift, horizontal_flip, seeds)
     for n_filters in filters:
         x = _conv(x, n_filters, kernel_size, batch_norm, seeds)
         x = layers.MaxPooling2D(2, padding="same")(x)
@@ -162,7 +166,7 @@ def build_cnn(meta, *, filters, kernel_size, dense_units, dropout, batch_norm, a
 
 
 def build_deep_cnn(meta, *, filters, convs_per_block, kernel_size, dense_units, conv_dropout, dropout, augment,
-                   horizontal_flip, seed):
+                   max_shift, horizontal_flip, seed):
     """Deeper CNN: blocks of (convolution, batch norm, ReLU) x k, then pooling and dropout; dense layer, softmax.
 
     Parameters
@@ -172,8 +176,8 @@ def build_deep_cnn(meta, *, filters, convs_per_block, kernel_size, dense_units, 
         channels)``) and ``n_classes_``.
     filters : tuple of int
         Filters of the convolutions of each block.
-    convs_per_block : int
-        Convolutions per block.
+    convs_per_block : tuple of int
+        Convolutions of each block (one entry per entry of ``filters``).
     kernel_size : int
         Side of the square kernels.
     dense_units : int
@@ -184,7 +188,9 @@ def build_deep_cnn(meta, *, filters, convs_per_block, kernel_size, dense_units, 
     dropout : float
         Dropout rate before the output layer.
     augment : bool
-        Random shifts by up to 10% during training.
+        Random shifts (and mirror images) during training.
+    max_shift : float
+        Largest shift, as a fraction of the height and width (0: none).
     horizontal_flip : bool
         With ``augment``, also random mirror images.
     seed : int or None
@@ -197,9 +203,9 @@ def build_deep_cnn(meta, *, filters, convs_per_block, kernel_size, dense_units, 
     """
     seeds = _Seeds(seed)
     inputs = keras.Input(shape=tuple(meta["X_shape_"][1:]), name="images")
-    x = _augmentation(inputs, augment, horizontal_flip, seeds)
-    for n_filters in filters:
-        for _ in range(convs_per_block):
+    x = _augmentation(inputs, augment, max_shift, horizontal_flip, seeds)
+    for n_filters, n_convs in zip(filters, convs_per_block, strict=True):
+        for _ in range(n_convs):
             x = _conv(x, n_filters, kernel_size, True, seeds)
         x = layers.MaxPooling2D(2, padding="same")(x)
         x = _dropout(x, conv_dropout, seeds)

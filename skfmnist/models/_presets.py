@@ -9,6 +9,7 @@ read); ``benchmarks/RESULTS.md`` holds their test accuracy and training time.
 
 # SPDX-License-Identifier: MIT
 
+import inspect
 from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -174,7 +175,7 @@ class _ImagePreset(_Preset):
             flip = image and self.augment and self.horizontal_flip
         shift = self.test_time_shift
         if shift == "auto":
-            shift = 1 if image and self.augment else 0
+            shift = 1 if image and self.augment and self.max_shift else 0
         if shift >= min(height, width):
             raise ValueError(
                 f"test_time_shift={shift} moves images of shape {self.input_shape_} out of the frame; use a "
@@ -201,6 +202,7 @@ _IMAGE_CONSTRAINTS = {
     "dense_units": [Interval(Integral, 0, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "augment": ["boolean"],
+    "max_shift": [Interval(Real, 0, 1, closed="left")],
     "horizontal_flip": ["boolean"],
     "test_time_flip": ["boolean", StrOptions({"auto"})],
     "test_time_shift": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
@@ -213,6 +215,10 @@ _IMAGE_PARAMETERS = """\
         28 x 28 x 1).  Image batches bring their own shape."""
 
 _VIEW_PARAMETERS = """\
+    max_shift : float, default=%(max_shift)r
+        With ``augment``, the largest random shift of a training image, as
+        a fraction of its height and width (zeros fill the border; 0: no
+        shifts).
     horizontal_flip : bool, default=True
         With ``augment``, also train on mirror images, and (through
         ``test_time_flip="auto"``) average each prediction with that of the
@@ -229,14 +235,15 @@ _VIEW_PARAMETERS = """\
         Also average over the image moved by every offset of up to this
         many pixels along each axis (``(2 * shift + 1) ** 2`` positions,
         zeros filling the border as in the training shifts).  "auto" is 1
-        when training saw shifted images (``augment``, on images of at least
-        8 x 8 pixels) and 0 otherwise.  Multiplies the prediction time by
+        when training saw shifted images (``augment`` and ``max_shift > 0``,
+        on images of at least 8 x 8 pixels) and 0 otherwise.  Multiplies the prediction time by
         the number of positions."""
 
 
 def _image_doc(cls):
+    max_shift = inspect.signature(cls.__init__).parameters["max_shift"].default
     cls.__doc__ = cls.__doc__.replace("%(image_parameters)s", _IMAGE_PARAMETERS).replace(
-        "%(view_parameters)s", _VIEW_PARAMETERS
+        "%(view_parameters)s", _VIEW_PARAMETERS.replace("%(max_shift)r", repr(max_shift))
     )
     return fill_doc(cls)
 
@@ -266,8 +273,8 @@ class CNNClassifier(_ImagePreset):
         and its ReLU: higher validation accuracy for about a fifth more time
         per epoch.
     augment : bool, default=False
-        Random shifts by up to 10% during training (images of at least 8 x 8
-        pixels).  Off: it gains a few tenths of a point but costs half as
+        Random shifts by up to ``max_shift`` during training (images of at
+        least 8 x 8 pixels).  Off: it gains a few tenths of a point but costs half as
         much time again per epoch, more than the CNN's 5-minute budget allows.
 %(view_parameters)s
 %(common_parameters)s
@@ -310,6 +317,7 @@ class CNNClassifier(_ImagePreset):
         dropout=0.3,
         batch_norm=True,
         augment=False,
+        max_shift=0.1,
         horizontal_flip=True,
         test_time_flip="auto",
         test_time_shift="auto",
@@ -340,6 +348,7 @@ class CNNClassifier(_ImagePreset):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.augment = augment
+        self.max_shift = max_shift
         self.horizontal_flip = horizontal_flip
         self.test_time_flip = test_time_flip
         self.test_time_shift = test_time_shift
@@ -371,6 +380,7 @@ class CNNClassifier(_ImagePreset):
             "dropout": self.dropout,
             "batch_norm": self.batch_norm,
             "augment": self.augment,
+            "max_shift": self.max_shift,
             "horizontal_flip": self.horizontal_flip,
         }
 
@@ -392,8 +402,9 @@ class DeepCNNClassifier(_ImagePreset):
 %(image_parameters)s
     filters : tuple of int, default=(32, 64)
         Filters of the convolutions of each block.
-    convs_per_block : int, default=2
-        Convolutions per block.
+    convs_per_block : int or tuple of int, default=2
+        Convolutions per block: the same number in every block, or one
+        number per entry of ``filters``.
     kernel_size : int, default=3
         Side of the square kernels.
     dense_units : int, default=256
@@ -403,7 +414,7 @@ class DeepCNNClassifier(_ImagePreset):
     dropout : float, default=0.4
         Dropout rate before the output layer, in [0, 1).
     augment : bool, default=True
-        Random shifts by up to 10% (and mirror images, see
+        Random shifts by up to ``max_shift`` (and mirror images, see
         ``horizontal_flip``) during training, on images of at least 8 x 8
         pixels: the largest single gain of this network on the validation
         split.
@@ -441,7 +452,7 @@ class DeepCNNClassifier(_ImagePreset):
 
     _parameter_constraints = {
         **_IMAGE_CONSTRAINTS,
-        "convs_per_block": [Interval(Integral, 1, None, closed="left")],
+        "convs_per_block": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "conv_dropout": [Interval(Real, 0, 1, closed="left")],
     }
     _builder = staticmethod(_networks.build_deep_cnn)
@@ -457,6 +468,7 @@ class DeepCNNClassifier(_ImagePreset):
         conv_dropout=0.25,
         dropout=0.4,
         augment=True,
+        max_shift=0.1,
         horizontal_flip=True,
         test_time_flip="auto",
         test_time_shift="auto",
@@ -488,6 +500,7 @@ class DeepCNNClassifier(_ImagePreset):
         self.conv_dropout = conv_dropout
         self.dropout = dropout
         self.augment = augment
+        self.max_shift = max_shift
         self.horizontal_flip = horizontal_flip
         self.test_time_flip = test_time_flip
         self.test_time_shift = test_time_shift
@@ -511,15 +524,29 @@ class DeepCNNClassifier(_ImagePreset):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _convs_per_block(self):
+        """``convs_per_block`` as one count per block."""
+        blocks = len(_sizes(self.filters, "filters"))
+        if isinstance(self.convs_per_block, Integral):
+            return (int(self.convs_per_block),) * blocks
+        counts = _sizes(self.convs_per_block, "convs_per_block")
+        if len(counts) != blocks:
+            raise ValueError(
+                f"convs_per_block={self.convs_per_block!r} gives {len(counts)} block(s), but filters="
+                f"{self.filters!r} gives {blocks}: give one count per block, or one int for every block."
+            )
+        return counts
+
     def _architecture(self):
         return {
             "filters": _sizes(self.filters, "filters"),
-            "convs_per_block": self.convs_per_block,
+            "convs_per_block": self._convs_per_block(),
             "kernel_size": self.kernel_size,
             "dense_units": self.dense_units,
             "conv_dropout": self.conv_dropout,
             "dropout": self.dropout,
             "augment": self.augment,
+            "max_shift": self.max_shift,
             "horizontal_flip": self.horizontal_flip,
         }
 

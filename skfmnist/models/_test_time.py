@@ -1,7 +1,7 @@
 """Test-time augmentation: averaging a network's output over views of each image.
 
 The training augmentation of the CNNs (:mod:`._networks`)
-shows the network every image shifted by up to 10% of its side, with the
+shows the network every image shifted by up to ``max_shift`` of its side, with the
 empty border filled with zeros, and mirrored left to right.  At prediction
 the same transformations, fixed instead of random, give several views of an
 image that the network has learnt to classify alike; averaging the class
