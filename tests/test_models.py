@@ -587,3 +587,22 @@ def test_deep_cnn_takes_a_count_of_convolutions_per_block():
     assert convs == [4, 8, 8]
     with pytest.raises(ValueError, match=r"convs_per_block=\(1, 2, 3\) gives 3 block\(s\), but filters=\(4, 8\)"):
         DeepCNNClassifier(filters=(4, 8), convs_per_block=(1, 2, 3), epochs=1).fit(X, y)
+
+
+def test_max_shift_sets_the_training_shifts_and_zero_turns_them_off():
+    import keras
+
+    X = np.random.default_rng(0).uniform(size=(40, 8, 8, 1)).astype(np.float32)
+    y = np.arange(40) % 2
+    params = {"filters": (4,), "dense_units": 8, "epochs": 1, "random_state": 0, "horizontal_flip": False}
+    shifted = DeepCNNClassifier(max_shift=0.25, **params).fit(X, y)
+    layer = next(la for la in shifted.model_.layers if isinstance(la, keras.layers.RandomTranslation))
+    assert layer.height_factor == layer.width_factor == 0.25
+    views = shifted.predict_proba(X)  # "auto": the shifted views of a network trained on shifts
+    assert not np.array_equal(views, clone(shifted).set_params(test_time_shift=0).fit(X, y).predict_proba(X))
+    still = DeepCNNClassifier(max_shift=0.0, **params).fit(X, y)
+    assert not any(isinstance(la, keras.layers.RandomTranslation) for la in still.model_.layers)
+    alone = clone(still).set_params(test_time_shift=0).fit(X, y)  # no shifted views at prediction either
+    np.testing.assert_array_equal(still.predict_proba(X), alone.predict_proba(X))
+    with pytest.raises(ValueError, match="'max_shift' parameter"):
+        CNNClassifier(max_shift=1.5).fit(X, y)
