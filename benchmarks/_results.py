@@ -43,7 +43,8 @@ python benchmarks/model_selection.py --render benchmarks/selection.jsonl --out b
 """
 
 #: The order of the sections in RESULTS.md (others follow).
-ORDER = ("targets", "accuracy", "accuracy-float32", "accuracy-best", "ablation-deep_cnn", "speed-overhead", "speed-peer", "speed-parts", "speed-grid", "selection")
+ORDER = ("targets", "accuracy", "accuracy-float32", "accuracy-best", "ablation-deep_cnn", "ablation-cnn",
+         "speed-overhead", "speed-peer", "speed-parts", "speed-grid", "selection")
 
 
 def command_line(script, argv=None):

@@ -226,6 +226,25 @@ def test_model_selection_renders_a_budgeted_record():
     assert "| augment=True, learning_rate=0.002, lr_schedule=one_cycle, epochs=22, max_fit_time=870 | 0 |" in text
 
 
+def test_ablation_rows_add_one_change_each_and_render_over_the_seeds(tmp_path):
+    selection = _load(Path(__file__).resolve().parents[1] / "benchmarks" / "model_selection.py")
+    configs = selection.ablation_configs("deep_cnn")
+    assert configs[0][1]["epochs"] == 36 and configs[1][1]["epochs"] == 12
+    for (_, before), (_, after) in zip(configs, configs[1:]):  # each row keeps the row above and changes it
+        assert set(before) <= set(after) and before != after
+    records = [{"ablation": ["deep_cnn", row], "seed": seed, "final_val_views": 93.0 + row + seed / 10,
+                "final_val": 92.0 + row, "train_s": 100.0 * (row + 1), "cpu": "some CPU"}
+               for row in (0, 1) for seed in (0, 1, 2)]
+    log = tmp_path / "ablation.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "R.md"
+    selection.main(["--render-ablation", str(log), "--out", str(out)])
+    text = out.read_text()
+    assert "<!-- begin ablation-deep_cnn -->" in text and "on some CPU" in text
+    assert "| 1 | cut to 12 epochs (a third of the training) | 12 | 200 | 94.10 | 94.00 | 93.00 | 3 |" in text
+    assert "one-cycle" not in text.split("Tried and not kept")[0].split("| 1 |")[1]  # rows not run are left out
+
+
 @requires_data
 @pytest.mark.timeout(300)
 def test_model_selection_scores_the_validation_split_with_test_time_flip():
