@@ -229,6 +229,8 @@ def main(argv=None):
     parser.add_argument("--ablation", default=None, choices=sorted(ABLATIONS),
                         help="run the ablation of this model's recipe (ABLATIONS) over --seeds, into --json")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--rows", type=int, nargs="+", default=None,
+                        help="with --ablation: only these rows (default: all)")
     parser.add_argument("--json", default=None, help="with --ablation: append the records here (runs already in it "
                         "are skipped)")
     parser.add_argument("--render-ablation", default=None, help="render the ablation section from these JSON lines")
@@ -245,6 +247,8 @@ def main(argv=None):
         path = Path(args.json)
         done = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
         for i, (_, config) in enumerate(ablation_configs(args.ablation)):
+            if args.rows is not None and i not in args.rows:
+                continue
             for seed in args.seeds:
                 if any(r.get("ablation") == [args.ablation, i] and r["seed"] == seed for r in done):
                     continue
