@@ -656,21 +656,41 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 target.assign(value)
         self._optimizer_is_ours = True
 
-    def _plan(self, X, seed, steps, compute_dtype, continuing):
-        """Build the network or prepare the fitted one to train ``steps`` more steps; return the first step."""
+    def _plan(self, X, seed, steps, compute_dtype, continuing, replan=True):
+        """Build the network or prepare the fitted one to train ``steps`` more steps; return the first step.
+
+        ``replan=False`` (a continued :meth:`fit_until`) keeps the schedule where the earlier call left it.
+        """
         if not continuing:
             self._build(X, seed, steps, compute_dtype)
         elif self._optimizer_is_ours and not hasattr(self, "_schedule"):  # unpickled: reach the schedule again
-            self._compile(steps)
+            self._compile(steps)  # (a new schedule of ``steps`` from step 0, where a resumed plan began)
         start = int(self.model_.optimizer.iterations.numpy())
-        if getattr(self, "_schedule", None) is not None:
+        if replan and getattr(self, "_schedule", None) is not None:
             self._schedule.plan(steps, start_step=start, warmup=np.isfinite(steps))
         return start
 
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("_schedule", None)  # the schedule inside the pickled model is another object after unpickling
+        if "model_" in state:
+            # Keras' pickling keeps the weights and the optimizer, not where the random generators of the layers
+            # (dropout, augmentation) are: without them a continued fit after unpickling draws other numbers
+            state["_seed_states"] = [np.asarray(v) for v in self._seed_variables()]
         return state
+
+    def __setstate__(self, state):
+        seed_states = state.pop("_seed_states", None)
+        super().__setstate__(state)
+        if seed_states is not None:
+            variables = self._seed_variables()
+            if len(variables) == len(seed_states):
+                for variable, value in zip(variables, seed_states):
+                    variable.assign(value)
+
+    def _seed_variables(self):
+        """The state variables of the ``keras.random.SeedGenerator`` of the network's layers, in layer order."""
+        return [v for v in self.model_.variables if v.name == "seed_generator_state"]
 
     def _check_probabilities(self, X):
         out = np.asarray(self.model_(X[: min(len(X), 16)], training=False), dtype=np.float32)
@@ -687,7 +707,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             return None
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _train(self, X, y, sample_weight, X_val, y_val, *, epochs, continuing, classes, constant_rate):
+    def _train(self, X, y, sample_weight, X_val, y_val, *, epochs, continuing, classes, constant_rate,
+               stop_at=None, resuming=False):
+        # stop_at: stop after this epoch of the ``epochs``-epoch plan; resuming: go on with the plan that an earlier
+        # fit_until stopped (continuing, without planning the schedule again)
         compute_dtype = self.compute_dtype_ if continuing else self._resolved_compute_dtype()
         if continuing:
             rows, y = validate_data(self, self._fitted_rows(X), y, reset=False, dtype=np.float32,
@@ -727,7 +750,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             self.compute_dtype_ = compute_dtype
             self.history_ = {}
             self.n_epochs_ = 0
-        start_step = self._plan(X, seed, steps, compute_dtype, continuing)
+        self._unfinished_plan = None
+        start_step = self._plan(X, seed, steps, compute_dtype, continuing, replan=not resuming)
         if not continuing:
             self._check_probabilities(X)
 
@@ -737,7 +761,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         if validation_data is not None:
             validation_data = training_dataset(validation_data, self.batch_size)
         history = self.model_.fit(
-            training_dataset(arrays, batch_size, order), validation_data=validation_data, epochs=epochs,
+            training_dataset(arrays, batch_size, order), validation_data=validation_data,
+            epochs=epochs if stop_at is None else stop_at - self.n_epochs_,
             callbacks=[order, *callbacks], verbose=self.verbose,
             shuffle=False,  # the input pipeline draws each epoch's order (RowOrder)
         ).history
@@ -810,6 +835,54 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         continuing = self.warm_start and hasattr(self, "model_")
         return self._train(X, y, sample_weight, X_val, y_val, epochs=self.epochs, continuing=continuing,
                            classes=None, constant_rate=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_until(self, X, y, epoch, sample_weight=None):
+        """Train ``fit``'s training up to ``epoch``; called again, go on with it.
+
+        The first call starts the training of :meth:`fit` (its ``epochs``
+        epochs: the learning-rate schedule planned over all of them, the
+        rows in the same orders) and stops after ``epoch`` epochs.  A later
+        call on the same data with the same ``epochs`` goes on from there to
+        its ``epoch``, so that ``fit_until(X, y, 4)`` then
+        ``fit_until(X, y, epochs)`` trains exactly the network that
+        ``fit(X, y)`` trains.  Successive halving with continued fits
+        (:class:`~skfmnist.model_selection.HalvingEpochsSearchCV`) scores
+        candidates part-way and trains only the survivors further; Keras'
+        ``Model.fit(initial_epoch=...)`` resumes training the same way.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or image batch
+            Training data, as in ``fit``: the same on every call of one
+            training.
+        y : array-like of shape (n_samples,)
+            Its labels.
+        epoch : int
+            Stop after this epoch, from 1 to ``epochs``.  A call whose
+            ``epoch`` is not beyond the epochs already trained, or whose data
+            size or ``epochs`` changed, starts a new training.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, as in ``fit``.
+
+        Returns
+        -------
+        self : object
+        """
+        if isinstance(epoch, bool) or not isinstance(epoch, Integral) or not 1 <= epoch <= self.epochs:
+            raise ValueError(f"epoch must be an integer from 1 to epochs={self.epochs}, got {epoch!r}.")
+        for name, value, why in (("max_fit_time", self.max_fit_time is not None, "plans the schedule over the "
+                                  "epochs that fit in the time"),
+                                 ("early_stopping", self.early_stopping, "ends a training at its best epoch")):
+            if value:
+                raise ValueError(f"fit_until trains a fixed number of epochs, and {name} {why}: set {name} off.")
+        plan = (self.epochs, X.shape[0] if hasattr(X, "shape") else len(X))
+        resuming = (hasattr(self, "model_") and getattr(self, "_unfinished_plan", None) == plan
+                    and self.n_epochs_ < epoch)
+        self._train(X, y, sample_weight, None, None, epochs=self.epochs, continuing=resuming, classes=None,
+                    constant_rate=False, stop_at=int(epoch), resuming=resuming)
+        self._unfinished_plan = plan if self.n_epochs_ < self.epochs else None
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):

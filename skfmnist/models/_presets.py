@@ -183,9 +183,9 @@ class _ImagePreset(_Preset):
             )
         return bool(flip), int(shift)
 
-    def _plan(self, X, seed, steps, compute_dtype, continuing):
+    def _plan(self, X, seed, steps, compute_dtype, continuing, replan=True):
         self._views()  # a shift that cannot work fails before training, not after it
-        return super()._plan(X, seed, steps, compute_dtype, continuing)
+        return super()._plan(X, seed, steps, compute_dtype, continuing, replan)
 
     def _predict_batch(self, batch):
         flip, shift = self._views()
