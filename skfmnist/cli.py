@@ -171,6 +171,11 @@ def build_parser():
     grid.add_argument("--search", action="store_true", help="grid-search each model over its documented default grid")
     grid.add_argument("--grid", type=Path, default=None, help="JSON or YAML file {model: {param: [values]}}")
     cmp_.add_argument(
+        "--search-method", choices=("halving", "grid"), default="halving",
+        help="how --search or --grid searches: successive halving with epochs as the resource, the survivors "
+        "trained on from where they were (default), or every candidate with all its epochs (GridSearchCV)",
+    )
+    cmp_.add_argument(
         "--cv", type=_cv_folds, default=None, help="stratified folds (default 3 with a grid, else 0 = none)"
     )
     cmp_.add_argument("--n-jobs", type=int, default=None, help="parallel fits in grid search / cross-validation")
@@ -365,7 +370,8 @@ def _compare(args, parser):
 
     def run(n_jobs):
         return compare_models(
-            pipelines, X_train, y_train, X_test, y_test, param_grids=grids, cv=cv, n_jobs=n_jobs,
+            pipelines, X_train, y_train, X_test, y_test, param_grids=grids, search=args.search_method, cv=cv,
+            n_jobs=n_jobs,
             random_state=args.random_state, class_names=class_names, progress=progress,
         )
 

@@ -149,3 +149,40 @@ def test_halving_in_process_workers_gives_the_serial_result(digits):
     serial = HalvingEpochsSearchCV(_dense(), GRID, **kwargs).fit(X, y)
     parallel = HalvingEpochsSearchCV(_dense(), GRID, n_jobs=2, **kwargs).fit(X, y)
     np.testing.assert_array_equal(serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"])
+
+
+def test_compare_models_searches_by_halving_and_reports_the_search(digits, tmp_path):
+    from skfmnist import compare_models
+
+    X, y = digits
+    images = X.reshape(-1, 8, 8)
+    models = {"dense": make_model_pipeline("dense", hidden_layer_sizes=(16,), epochs=3, random_state=0),
+              "small": make_model_pipeline("dense", hidden_layer_sizes=(4,), epochs=3, random_state=0)}
+    grids = {"dense": {"clf__dropout": [0.0, 0.3, 0.5]}}
+    result = compare_models(models, images[:1200], y[:1200], images[1200:], y[1200:], param_grids=grids,
+                            random_state=0, progress=False)
+    table = result.search_results["dense"]
+    assert list(table["rung"]) == [0, 0, 0, 1] and list(table["epochs"]) == [1, 1, 1, 3]
+    chosen = table[table["best"]].iloc[0]
+    assert chosen["rung"] == 1 and chosen["params"] == result.table.loc["dense", "best_params"]
+    np.testing.assert_array_equal(result.cv_scores["dense"], chosen[["split0", "split1", "split2"]].astype(float))
+    assert np.isfinite(result.pairwise["cv_ttest_pvalue"]).all()  # both models cross-validated on the same folds
+    assert "small" not in result.search_results
+
+    folder = result.save(tmp_path / "report", save_models=False)
+    text = (folder / "report.md").read_text()
+    assert "## Model selection" in text and "successive halving" in text and "(chosen)" in text
+    assert (folder / "search_dense.png").is_file()
+    import json
+
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert len(metrics["search_results"]["dense"]) == 4 and metrics["metadata"]["search"] == "halving"
+
+    grid = compare_models({"dense": models["dense"]}, images[:1200], y[:1200], images[1200:], y[1200:],
+                          param_grids=grids, search="grid", random_state=0, progress=False)
+    assert list(grid.search_results["dense"]["epochs"]) == [3, 3, 3]
+    # the candidate the halving search kept has the grid's fold scores
+    row = grid.search_results["dense"][grid.search_results["dense"]["params"] == chosen["params"]].iloc[0]
+    assert row["mean"] == chosen["mean"]
+    with pytest.raises(ValueError, match="search must be 'halving' or 'grid'"):
+        compare_models({"dense": models["dense"]}, images, y, images, y, param_grids=grids, search="random")

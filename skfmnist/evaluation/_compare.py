@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 
+from ..model_selection import HalvingEpochsSearchCV
 from ..utils._progress import Progress
 from ._stats import corrected_cv_ttest, holm, mcnemar_test
 
@@ -97,6 +98,11 @@ class ComparisonResult:
         Each model's class labels as shown in reports and figures.
     metadata : dict
         Random state, data checksums and sizes, CV settings.
+    search_results : dict of str to pandas.DataFrame
+        For each searched model, every candidate at every rung of the search
+        (one rung for a grid search): its parameters, the epochs it trained,
+        its fold scores, their mean and standard deviation, and a fold's
+        training seconds so far.
     """
 
     table: pd.DataFrame
@@ -114,6 +120,7 @@ class ComparisonResult:
     class_names: list
     display_labels: dict
     metadata: dict
+    search_results: dict = dataclasses.field(default_factory=dict)
 
     @property
     def best_model(self):
@@ -182,6 +189,7 @@ def compare_models(
     y_test=None,
     *,
     param_grids=None,
+    search="halving",
     cv=3,
     n_jobs=None,
     random_state=None,
@@ -190,9 +198,11 @@ def compare_models(
 ):
     """Fit, tune and compare classifiers the way a reviewer would trust.
 
-    For each model with a parameter grid, :class:`~sklearn.model_selection.GridSearchCV`
-    with stratified ``cv``-fold cross-validation on the training data picks
-    the parameters and refits the best pipeline on all training data.  A
+    For each model with a parameter grid, a search with stratified
+    ``cv``-fold cross-validation on the training data picks the parameters
+    (:class:`~skfmnist.model_selection.HalvingEpochsSearchCV`, or
+    :class:`~sklearn.model_selection.GridSearchCV`) and refits the best
+    pipeline on all training data.  A
     model without a grid is cross-validated on the same folds (when ``cv``
     is set) and fitted on all training data.  The test set is used once per
     model, for the final evaluation.  Every pair of models is then compared
@@ -211,6 +221,13 @@ def compare_models(
         Test data, for the final evaluation only.
     param_grids : dict of str to dict, default=None
         ``{model name: param_grid}`` for the models to tune.
+    search : {"halving", "grid"}, default="halving"
+        How a grid is searched: successive halving with epochs as the
+        resource, the survivors trained on
+        (:class:`~skfmnist.model_selection.HalvingEpochsSearchCV`: about
+        two thirds of the training of a grid search of four candidates,
+        the same fold scores for the candidates it keeps), or every
+        candidate with all its epochs (``GridSearchCV``).
     cv : int or None, default=3
         Number of stratified folds (shuffled with ``random_state``); None or
         0 skips cross-validation of models without a grid.
@@ -238,13 +255,16 @@ def compare_models(
     unknown = set(param_grids) - set(models)
     if unknown:
         raise ValueError(f"param_grids names models that are not compared: {sorted(unknown)}")
+    if search not in ("halving", "grid"):
+        raise ValueError(f"search must be 'halving' or 'grid', got {search!r}.")
     cv = int(cv) if cv else 0
     if cv == 1 or cv < 0:
         raise ValueError(f"cv must be 0/None (no cross-validation) or at least 2, got {cv}.")
     y_test = np.asarray(y_test)
     splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state) if cv else None
 
-    rows, fitted, reports, report_dicts, cms, histories, cv_scores, preds, probas, labels = ({} for _ in range(10))
+    rows, fitted, reports, report_dicts, cms, histories, cv_scores, preds, probas, labels, searches = (
+        {} for _ in range(11))
     with Progress(len(models), "models", enabled=progress) as bar:
         for name, estimator in models.items():
             estimator = clone(estimator)
@@ -253,17 +273,21 @@ def compare_models(
             grid = param_grids.get(name)
             best_params, scores = {}, None
             if grid:
-                search = GridSearchCV(
-                    estimator, grid, cv=splitter or StratifiedKFold(3, shuffle=True, random_state=random_state),
-                    n_jobs=n_jobs, refit=True, verbose=2 if progress else 0, error_score="raise",
-                )
-                search.fit(X_train, y_train)
-                best, fit_seconds = search.best_estimator_, float(search.refit_time_)
-                best_params = search.best_params_
-                n_splits = search.n_splits_
+                folds = splitter or StratifiedKFold(3, shuffle=True, random_state=random_state)
+                if search == "halving":
+                    searcher = HalvingEpochsSearchCV(estimator, grid, cv=folds, n_jobs=n_jobs,
+                                                     verbose=1 if progress else 0)
+                else:
+                    searcher = GridSearchCV(estimator, grid, cv=folds, n_jobs=n_jobs, refit=True,
+                                            verbose=2 if progress else 0, error_score="raise")
+                searcher.fit(X_train, y_train)
+                best, fit_seconds = searcher.best_estimator_, float(searcher.refit_time_)
+                best_params = searcher.best_params_
+                n_splits = searcher.n_splits_
                 scores = np.array(
-                    [search.cv_results_[f"split{i}_test_score"][search.best_index_] for i in range(n_splits)]
+                    [searcher.cv_results_[f"split{i}_test_score"][searcher.best_index_] for i in range(n_splits)]
                 )
+                searches[name] = search_table(searcher, estimator)
             else:
                 if splitter is not None:
                     scores = cross_validate(estimator, X_train, y_train, cv=splitter, n_jobs=n_jobs)["test_score"]
@@ -316,6 +340,7 @@ def compare_models(
         "train_sha256": _array_sha256(X_train, y_train),
         "test_sha256": _array_sha256(X_test, y_test),
         "param_grids": {k: {p: [repr(v) for v in vals] for p, vals in g.items()} for k, g in param_grids.items()},
+        "search": search if param_grids else None,
         "image_shape": _image_shape(fitted.values()),
     }
     return ComparisonResult(
@@ -334,7 +359,48 @@ def compare_models(
         class_names=class_names,
         display_labels=labels,
         metadata=metadata,
+        search_results=searches,
     )
+
+
+def search_table(searcher, estimator):
+    """A search's ``cv_results_`` as a table: one row per candidate per rung (a grid search: one rung).
+
+    Parameters
+    ----------
+    searcher : HalvingEpochsSearchCV or GridSearchCV
+        A fitted search.
+    estimator : estimator
+        What it searched (for the epochs of a grid search's candidates).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns ``params`` (the candidate's parameters), ``rung``,
+        ``epochs``, ``split<i>``, ``mean``, ``std``, ``fit_seconds`` (a
+        fold's training in that rung), ``cumulative_seconds`` (a fold's
+        training so far) and ``best`` (the chosen candidate's row).
+    """
+    results = searcher.cv_results_
+    n = len(results["params"])
+    halving = "n_resources" in results
+    default_epochs = getattr(_classifier(estimator), "epochs", np.nan)
+
+    def epochs(params):
+        return next((v for k, v in params.items() if k == "epochs" or k.endswith("__epochs")), default_epochs)
+
+    table = pd.DataFrame({
+        "params": [{k: v for k, v in p.items()} for p in results["params"]],
+        "rung": results["iter"] if halving else np.zeros(n, dtype=int),
+        "epochs": results["n_resources"] if halving else [epochs(p) for p in results["params"]],
+        **{f"split{i}": results[f"split{i}_test_score"] for i in range(searcher.n_splits_)},
+        "mean": results["mean_test_score"],
+        "std": results["std_test_score"],
+        "fit_seconds": results["mean_fit_time"],
+        "cumulative_seconds": results["cumulative_fit_time"] if halving else results["mean_fit_time"],
+    })
+    table["best"] = np.arange(n) == searcher.best_index_
+    return table
 
 
 def _pairwise(table, preds, cv_scores, y_test, cv):

@@ -162,6 +162,38 @@ def _pairwise_rows(result):
     return header, rows
 
 
+def _search_rows(table):
+    splits = [c for c in table.columns if c.startswith("split")]
+    header = ["candidate", "rung", "epochs", "fold scores", "mean", "std", "fold training s"]
+    rows = [
+        [_fmt(r["params"], "{}") + (" (chosen)" if r["best"] else ""), str(int(r["rung"]) + 1),
+         _fmt(r["epochs"], "{:.0f}"), ", ".join(f"{r[c]:.4f}" for c in splits), f"{r['mean']:.4f}",
+         f"{r['std']:.4f}", f"{r['cumulative_seconds']:.1f}"]
+        for _, r in table.iterrows()
+    ]
+    return header, rows
+
+
+def _search_figure(model, table):
+    """Mean validation accuracy of every candidate against a fold's training seconds, rung by rung."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    labels = table["params"].map(lambda p: _fmt(p, "{}"))
+    for label in dict.fromkeys(labels):
+        rows = table[labels == label].sort_values("rung")
+        chosen = bool(rows["best"].any())
+        ax.plot(rows["cumulative_seconds"], rows["mean"], marker="o", lw=2.5 if chosen else 1.2,
+                label=label + (" (chosen)" if chosen else ""))
+    ax.set_xlabel("training seconds of one fold so far")
+    ax.set_ylabel("mean cross-validated accuracy")
+    ax.set_title(f"{model}: the search, candidate by candidate")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def _save_fig(fig, path):
     fig.savefig(path, dpi=100)
     import matplotlib.pyplot as plt
@@ -205,6 +237,10 @@ def _figures(result, folder):
         )
         _save_fig(display.figure_, folder / f"wrong_{model}.png")
         figures.append((f"{model}: most confident mistakes", f"wrong_{model}.png"))
+    for model, table in getattr(result, "search_results", {}).items():
+        _save_fig(_search_figure(model, table), folder / f"search_{model}.png")
+        figures.append((f"{model}: the search (validation accuracy against training seconds)",
+                        f"search_{model}.png"))
     best = result.best_model
     display = PredictionGridDisplay.from_predictions(
         images, result.y_test, result.predictions[best], proba=result.probabilities[best], kind="sample",
@@ -256,6 +292,8 @@ def _metrics(result, command):
             "histories": result.histories,
             "class_names": result.class_names,
             "metadata": result.metadata,
+            "search_results": {m: t.assign(params=t["params"].map(lambda p: {k: repr(v) for k, v in p.items()}))
+                               .to_dict(orient="records") for m, t in getattr(result, "search_results", {}).items()},
             "versions": versions(),
         }
     )
@@ -282,6 +320,19 @@ def _blocks(result, figures, command):
         ),
         ("h2", "Results"),
         ("table", _results_rows(result)),
+    ]
+    searches = getattr(result, "search_results", {})
+    if searches:
+        how = {"halving": "successive halving with epochs as the resource (the survivors of each rung trained on "
+                          "from the weights they reached; the last rung with all epochs)",
+               "grid": "an exhaustive grid search"}.get(meta.get("search"), "a search")
+        n_folds = sum(c.startswith("split") for c in next(iter(searches.values())).columns)
+        blocks += [("h2", "Model selection"),
+                   ("p", f"Each searched model's candidates, by {how}, scored by {n_folds}-fold stratified "
+                         "cross-validation on the training images; the chosen one was refit on all of them.")]
+        for model, table in searches.items():
+            blocks += [("h3", model), ("table", _search_rows(table))]
+    blocks += [
         ("h2", "Are the differences real?"),
         (
             "p",

@@ -44,10 +44,11 @@ def _train(estimator, X, y, train, test, epoch, scorer, params=None):
         estimator = clone(estimator).set_params(**params)
     X_train, y_train = _take(X, train), _take(y, train)
     start = time.perf_counter()
-    if hasattr(estimator, "steps"):
-        head = estimator[:-1]  # the same step objects: fitting the slice fits the pipeline's steps
-        X_train = head.fit_transform(X_train, y_train) if params is not None else head.transform(X_train)
-    _classifier(estimator).fit_until(X_train, y_train, epoch)
+    if params is not None or _classifier(estimator).n_epochs_ < epoch:  # (rounding may give a rung no new epoch)
+        if hasattr(estimator, "steps"):
+            head = estimator[:-1]  # the same step objects: fitting the slice fits the pipeline's steps
+            X_train = head.fit_transform(X_train, y_train) if params is not None else head.transform(X_train)
+        _classifier(estimator).fit_until(X_train, y_train, epoch)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     score = float(scorer(estimator, _take(X, test), _take(y, test)))
@@ -223,7 +224,10 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = len(folds)
         self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
 
-        n_rungs = 1 + int(math.floor(math.log(len(candidates), self.factor) + 1e-9))
+        # as many rungs as halve the candidates down to fewer than ``factor``, and as the fewest epochs divide
+        # into (a candidate of 2 epochs has no rung at a third of them)
+        smallest = min(len(candidates), min(self._epochs(p) for p in candidates))
+        n_rungs = 1 + int(math.floor(math.log(smallest, self.factor) + 1e-9))
         alive = list(range(len(candidates)))
         fitted = {}  # (candidate, fold) -> the estimator trained so far
         rows, self.n_candidates_, self.epochs_trained_ = [], [], 0
