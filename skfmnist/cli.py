@@ -88,6 +88,16 @@ def _positive_seconds(text):
     return value
 
 
+def _positive_minutes(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text}")
+    return value
+
+
 def _cv_folds(text):
     try:
         value = int(text)
@@ -170,6 +180,11 @@ def build_parser():
     grid = cmp_.add_mutually_exclusive_group()
     grid.add_argument("--search", action="store_true", help="grid-search each model over its documented default grid")
     grid.add_argument("--grid", type=Path, default=None, help="JSON or YAML file {model: {param: [values]}}")
+    cmp_.add_argument(
+        "--budget", type=_positive_minutes, default=None, metavar="MINUTES",
+        help="end the comparison within this many minutes: every candidate is timed on a small probe, and each "
+        "model gets the most thorough search that fits (implies --search unless --grid is given)",
+    )
     cmp_.add_argument(
         "--search-method", choices=("halving", "grid"), default="halving",
         help="how --search or --grid searches: successive halving with epochs as the resource, the survivors "
@@ -323,7 +338,7 @@ def _compare(args, parser):
         parser.error("--threads and --dask-scheduler exclude each other: Dask chooses its workers' threads")
     models = args.models or list(MODELS)
     grids = None
-    if args.search:
+    if args.search or (args.budget is not None and args.grid is None):
         grids = {m: MODELS[m][1] for m in models}
     elif args.grid is not None:
         grids = _load_grid_file(args.grid, parser)
@@ -370,8 +385,8 @@ def _compare(args, parser):
 
     def run(n_jobs):
         return compare_models(
-            pipelines, X_train, y_train, X_test, y_test, param_grids=grids, search=args.search_method, cv=cv,
-            n_jobs=n_jobs,
+            pipelines, X_train, y_train, X_test, y_test, param_grids=grids, search=args.search_method,
+            budget=None if args.budget is None else args.budget * 60, cv=cv, n_jobs=n_jobs,
             random_state=args.random_state, class_names=class_names, progress=progress,
         )
 

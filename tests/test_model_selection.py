@@ -186,3 +186,42 @@ def test_compare_models_searches_by_halving_and_reports_the_search(digits, tmp_p
     assert row["mean"] == chosen["mean"]
     with pytest.raises(ValueError, match="search must be 'halving' or 'grid'"):
         compare_models({"dense": models["dense"]}, images, y, images, y, param_grids=grids, search="random")
+
+
+def test_search_seconds_adds_what_each_rung_trains_and_scores():
+    from skfmnist.evaluation._budget import Cost, search_seconds
+
+    costs = [Cost(train=1e-3, predict=1e-4, epochs=9)] * 4
+    n, k = 3000, 3  # folds of 2000 training and 1000 scored images
+    refit = 9 * 3000 * 1e-3
+    grid = k * 4 * (9 * 2000 * 1e-3 + 1000 * 1e-4) + refit
+    assert search_seconds(costs, "grid", n_train=n, n_folds=k) == pytest.approx(grid)
+    # by 3: four candidates for 3 epochs, two for 6 more, each scored after its rung
+    halving = k * (4 * (3 * 2000 * 1e-3 + 1000 * 1e-4) + 2 * (6 * 2000 * 1e-3 + 1000 * 1e-4)) + refit
+    assert search_seconds(costs, 3, n_train=n, n_folds=k) == pytest.approx(halving)
+    assert search_seconds(costs, None, n_train=n, n_folds=0) == pytest.approx(refit)
+    # the costliest candidates are assumed to survive
+    mixed = [Cost(1e-3, 1e-4, 9), Cost(1e-3, 1e-4, 9), Cost(1e-3, 1e-4, 9), Cost(4e-3, 1e-4, 9)]
+    assert search_seconds(mixed, 3, n_train=n, n_folds=k) > search_seconds(costs, 3, n_train=n, n_folds=k)
+
+
+def test_a_budget_chooses_the_most_thorough_search_that_fits(digits, tmp_path):
+    from skfmnist import compare_models
+
+    X, y = digits
+    images = X.reshape(-1, 8, 8)
+    models = {"dense": make_model_pipeline("dense", hidden_layer_sizes=(16,), epochs=4, random_state=0)}
+    grids = {"dense": {"clf__dropout": [0.0, 0.2, 0.4, 0.6]}}
+    data = (images[:1200], y[:1200], images[1200:], y[1200:])
+    roomy = compare_models(models, *data, param_grids=grids, search="grid", budget=3600, random_state=0,
+                           progress=False)
+    plan = roomy.metadata["plan"]
+    assert plan["dense"]["search"] == "grid" and plan["dense"]["predicted_seconds"] > 0
+    assert plan["dense"]["seconds"] > 0 and plan["probe_seconds"] > 0
+    assert set(roomy.search_results["dense"]["epochs"]) == {4}
+    with pytest.warns(UserWarning, match="more than its budget"):
+        tight = compare_models(models, *data, param_grids=grids, budget=0.01, random_state=0, progress=False)
+    assert tight.metadata["plan"]["dense"]["search"] == 4  # the least training: halving by 4
+    assert list(tight.search_results["dense"]["rung"]) == [0, 0, 0, 0, 1]
+    text = (tight.save(tmp_path / "report", save_models=False) / "report.md").read_text()
+    assert "Time budget" in text and "successive halving by 4" in text

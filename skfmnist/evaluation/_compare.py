@@ -190,6 +190,7 @@ def compare_models(
     *,
     param_grids=None,
     search="halving",
+    budget=None,
     cv=3,
     n_jobs=None,
     random_state=None,
@@ -228,6 +229,14 @@ def compare_models(
         two thirds of the training of a grid search of four candidates,
         the same fold scores for the candidates it keeps), or every
         candidate with all its epochs (``GridSearchCV``).
+    budget : float, default=None
+        Seconds the whole comparison may take.  Every candidate is first
+        timed on a small probe of the training images, and each searched
+        model gets the most thorough search that fits: every candidate with
+        all epochs (where ``search="grid"``), else successive halving by 3,
+        2 or 4 (see :mod:`skfmnist.evaluation._budget`).  The plan, with
+        predicted and actual seconds per model, is in ``metadata["plan"]``.
+        None: no planning, ``search`` as given.
     cv : int or None, default=3
         Number of stratified folds (shuffled with ``random_state``); None or
         0 skips cross-validation of models without a grid.
@@ -262,11 +271,20 @@ def compare_models(
         raise ValueError(f"cv must be 0/None (no cross-validation) or at least 2, got {cv}.")
     y_test = np.asarray(y_test)
     splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state) if cv else None
+    plan = None
+    if budget is not None:
+        from ._budget import plan_searches
+
+        seeded = {n: _seed_everything(clone(e), random_state) if random_state is not None else e
+                  for n, e in models.items()}
+        plan = plan_searches(seeded, param_grids, X_train, y_train, budget=float(budget), n_test=len(y_test),
+                             n_folds=cv, thorough=search, random_state=random_state)
 
     rows, fitted, reports, report_dicts, cms, histories, cv_scores, preds, probas, labels, searches = (
         {} for _ in range(11))
     with Progress(len(models), "models", enabled=progress) as bar:
         for name, estimator in models.items():
+            model_start = time.perf_counter()
             estimator = clone(estimator)
             if random_state is not None:
                 estimator = _seed_everything(estimator, random_state)
@@ -274,9 +292,10 @@ def compare_models(
             best_params, scores = {}, None
             if grid:
                 folds = splitter or StratifiedKFold(3, shuffle=True, random_state=random_state)
-                if search == "halving":
-                    searcher = HalvingEpochsSearchCV(estimator, grid, cv=folds, n_jobs=n_jobs,
-                                                     verbose=1 if progress else 0)
+                how = search if plan is None else plan[name]["search"]
+                if how != "grid":
+                    searcher = HalvingEpochsSearchCV(estimator, grid, factor=3 if how == "halving" else how, cv=folds,
+                                                     n_jobs=n_jobs, verbose=1 if progress else 0)
                 else:
                     searcher = GridSearchCV(estimator, grid, cv=folds, n_jobs=n_jobs, refit=True,
                                             verbose=2 if progress else 0, error_score="raise")
@@ -327,6 +346,8 @@ def compare_models(
                 # "auto" depends on the CPU: the report says what each model computed in
                 "compute_dtype": getattr(clf, "compute_dtype_", "n/a"),
             }
+            if plan is not None:
+                plan[name]["seconds"] = time.perf_counter() - model_start
             bar.update(f"{name}: test accuracy {rows[name]['test_accuracy']:.4f}")
 
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -341,6 +362,8 @@ def compare_models(
         "test_sha256": _array_sha256(X_test, y_test),
         "param_grids": {k: {p: [repr(v) for v in vals] for p, vals in g.items()} for k, g in param_grids.items()},
         "search": search if param_grids else None,
+        "budget_seconds": budget,
+        "plan": plan,
         "image_shape": _image_shape(fitted.values()),
     }
     return ComparisonResult(

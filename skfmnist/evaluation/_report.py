@@ -162,6 +162,12 @@ def _pairwise_rows(result):
     return header, rows
 
 
+def _search_name(search):
+    if search in ("grid", None):
+        return {"grid": "every candidate with all its epochs", None: "no search"}[search]
+    return f"successive halving by {3 if search == 'halving' else search}"
+
+
 def _search_rows(table):
     splits = [c for c in table.columns if c.startswith("split")]
     header = ["candidate", "rung", "epochs", "fold scores", "mean", "std", "fold training s"]
@@ -322,16 +328,25 @@ def _blocks(result, figures, command):
         ("table", _results_rows(result)),
     ]
     searches = getattr(result, "search_results", {})
+    plan = meta.get("plan")
     if searches:
-        how = {"halving": "successive halving with epochs as the resource (the survivors of each rung trained on "
-                          "from the weights they reached; the last rung with all epochs)",
-               "grid": "an exhaustive grid search"}.get(meta.get("search"), "a search")
         n_folds = sum(c.startswith("split") for c in next(iter(searches.values())).columns)
         blocks += [("h2", "Model selection"),
-                   ("p", f"Each searched model's candidates, by {how}, scored by {n_folds}-fold stratified "
-                         "cross-validation on the training images; the chosen one was refit on all of them.")]
+                   ("p", f"Each searched model's candidates, scored by {n_folds}-fold stratified cross-validation "
+                         "on the training images; the chosen one was refit on all of them. Successive halving "
+                         "trains every candidate for a fraction of its epochs and the best of them on, from the "
+                         "weights they reached, to all their epochs at the last rung.")]
+        if plan:
+            blocks += [("p", f"Time budget: {meta['budget_seconds'] / 60:.0f} minutes. Each candidate was timed "
+                             f"on a small probe first ({plan['probe_seconds']:.0f} s), and each model got the most "
+                             "thorough search predicted to fit:"),
+                       ("table", (["model", "search", "predicted s", "actual s"],
+                                  [[m, _search_name(p["search"]), f"{p['predicted_seconds']:.0f}",
+                                    _fmt(p.get("seconds", float("nan")), "{:.0f}")]
+                                   for m, p in plan.items() if m != "probe_seconds"]))]
         for model, table in searches.items():
-            blocks += [("h3", model), ("table", _search_rows(table))]
+            how = _search_name(plan[model]["search"] if plan else meta.get("search"))
+            blocks += [("h3", f"{model} ({how})"), ("table", _search_rows(table))]
     blocks += [
         ("h2", "Are the differences real?"),
         (

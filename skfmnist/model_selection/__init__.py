@@ -2,6 +2,6 @@
 
 # SPDX-License-Identifier: MIT
 
-from ._halving import HalvingEpochsSearchCV
+from ._halving import HalvingEpochsSearchCV, halving_rungs
 
-__all__ = ["HalvingEpochsSearchCV"]
+__all__ = ["HalvingEpochsSearchCV", "halving_rungs"]

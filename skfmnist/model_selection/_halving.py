@@ -28,7 +28,7 @@ from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, indexable
 
-__all__ = ["HalvingEpochsSearchCV"]
+__all__ = ["HalvingEpochsSearchCV", "halving_rungs"]
 
 
 def _classifier(estimator):
@@ -53,6 +53,35 @@ def _train(estimator, X, y, train, test, epoch, scorer, params=None):
     start = time.perf_counter()
     score = float(scorer(estimator, _take(X, test), _take(y, test)))
     return estimator, score, fit_seconds, time.perf_counter() - start
+
+
+def halving_rungs(n_candidates, min_epochs, factor):
+    """The rungs of a halving search: ``[(fraction of the epochs, candidates)]``, the last at all epochs.
+
+    As many rungs as halve the candidates down to fewer than ``factor``, and
+    as the fewest epochs of a candidate divide into (a candidate of 2 epochs
+    has no rung at a third of them).
+
+    Parameters
+    ----------
+    n_candidates : int
+        Candidates of the grid.
+    min_epochs : int
+        The fewest epochs of any candidate.
+    factor : int
+        Each rung keeps ``ceil(1 / factor)`` of the candidates and trains
+        ``factor`` times the epochs of the one before.
+
+    Returns
+    -------
+    rungs : list of (float, int)
+    """
+    n_rungs = 1 + int(math.floor(math.log(min(n_candidates, min_epochs), factor) + 1e-9))
+    rungs, alive = [], n_candidates
+    for rung in range(n_rungs):
+        rungs.append((float(factor) ** (rung - (n_rungs - 1)), alive))
+        alive = max(1, math.ceil(alive / factor))
+    return rungs
 
 
 def _take(a, rows):
@@ -224,17 +253,14 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = len(folds)
         self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
 
-        # as many rungs as halve the candidates down to fewer than ``factor``, and as the fewest epochs divide
-        # into (a candidate of 2 epochs has no rung at a third of them)
-        smallest = min(len(candidates), min(self._epochs(p) for p in candidates))
-        n_rungs = 1 + int(math.floor(math.log(smallest, self.factor) + 1e-9))
+        rungs = halving_rungs(len(candidates), min(self._epochs(p) for p in candidates), self.factor)
+        n_rungs = len(rungs)
         alive = list(range(len(candidates)))
         fitted = {}  # (candidate, fold) -> the estimator trained so far
         rows, self.n_candidates_, self.epochs_trained_ = [], [], 0
         seconds = np.zeros((len(candidates), len(folds)))  # a fold's training seconds so far
         trained = {}  # candidate -> epochs its fold estimators have trained
-        for rung in range(n_rungs):
-            fraction = float(self.factor) ** (rung - (n_rungs - 1))
+        for rung, (fraction, _) in enumerate(rungs):
             epochs = {c: max(1, round(self._epochs(candidates[c]) * fraction)) for c in alive}
             self.n_candidates_.append(len(alive))
             tasks = [(c, f) for c in alive for f in range(len(folds))]
@@ -262,9 +288,8 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
                 print(f"[HalvingEpochsSearchCV] rung {rung + 1}/{n_rungs}: {len(alive)} candidate(s), "
                       f"best {np.mean(scores[best]):.4f} with {candidates[best]}", flush=True)
             if rung < n_rungs - 1:
-                keep = max(1, math.ceil(len(alive) / self.factor))
                 order = sorted(alive, key=lambda c: -np.mean(scores[c]))  # stable: ties keep the grid's order
-                alive = sorted(order[:keep])
+                alive = sorted(order[: rungs[rung + 1][1]])
                 fitted = {key: est for key, est in fitted.items() if key[0] in alive}
         self.n_iterations_ = n_rungs
         self.cv_results_ = self._results(rows, candidates)
