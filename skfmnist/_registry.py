@@ -43,7 +43,7 @@ FUNCTIONS = {
 MODELS = {
     "dense": ("DenseClassifier", {"clf__hidden_layer_sizes": [(256, 128), (512, 256)], "clf__dropout": [0.2, 0.4]}),
     "cnn": ("CNNClassifier", {"clf__filters": [(32, 64), (64, 128)], "clf__dropout": [0.3, 0.5]}),
-    "deep_cnn": ("DeepCNNClassifier", {"clf__learning_rate": [1e-3, 3e-3], "clf__dense_units": [128, 256]}),
+    "deep_cnn": ("DeepCNNClassifier", {"clf__learning_rate": [2e-3, 4e-3], "clf__dense_units": [128, 256]}),
 }
 
 

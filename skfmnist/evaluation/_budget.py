@@ -51,6 +51,7 @@ class Cost:
     train: float
     predict: float
     epochs: int
+    overhead: float = 0.0  # seconds of every new training: tracing the training and prediction steps
 
 
 def probe(estimator, params, X, y, *, random_state=None):
@@ -77,13 +78,19 @@ def probe(estimator, params, X, y, *, random_state=None):
     rows = np.random.default_rng(random_state).permutation(len(y))[: min(PROBE_IMAGES, len(y))]
     X_probe = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
     y_probe = y.iloc[rows] if hasattr(y, "iloc") else np.asarray(y)[rows]
+    start = time.perf_counter()
     estimator.fit(X_probe, y_probe)
+    fit_seconds = time.perf_counter() - start
     seconds = _classifier(estimator).history_["time"]
-    train = (seconds[1] - seconds[0]) / len(rows)
+    epoch = seconds[1] - seconds[0]
+    start = time.perf_counter()
     estimator.predict_proba(X_probe[:64])  # the first call traces the prediction
+    trace = time.perf_counter() - start
     start = time.perf_counter()
     estimator.predict_proba(X_probe)
-    return Cost(train=train, predict=(time.perf_counter() - start) / len(rows), epochs=epochs)
+    predict = (time.perf_counter() - start) / len(rows)
+    return Cost(train=epoch / len(rows), predict=predict, epochs=epochs,
+                overhead=max(fit_seconds - 2 * epoch, 0.0) + max(trace - 64 * predict, 0.0))
 
 
 def search_seconds(costs, search, *, n_train, n_folds):
@@ -107,16 +114,16 @@ def search_seconds(costs, search, *, n_train, n_folds):
     """
     fold_train, fold_test = n_train * (n_folds - 1) / max(n_folds, 1), n_train / max(n_folds, 1)
 
-    def cv(cost, epochs):  # one candidate, ``epochs`` more on every fold, then scored on every fold
-        return n_folds * (epochs * fold_train * cost.train + fold_test * cost.predict)
+    def cv(cost, epochs, new=True):  # one candidate, ``epochs`` more on every fold, then scored on every fold
+        return n_folds * (epochs * fold_train * cost.train + fold_test * cost.predict + new * cost.overhead)
 
-    refit = max(c.epochs * n_train * c.train for c in costs)
+    refit = max(c.epochs * n_train * c.train + c.overhead for c in costs)
     if search is None or search == "grid" or len(costs) == 1:
         return sum(cv(c, c.epochs) for c in costs) + refit
     seconds, before = 0.0, 0.0
     ranked = sorted(costs, key=lambda c: -c.epochs * c.train)
     for fraction, alive in halving_rungs(len(costs), min(c.epochs for c in costs), search):
-        seconds += sum(cv(c, c.epochs * (fraction - before)) for c in ranked[:alive])
+        seconds += sum(cv(c, c.epochs * (fraction - before), new=before == 0) for c in ranked[:alive])
         before = fraction
     return seconds + refit
 
