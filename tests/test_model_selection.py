@@ -1,6 +1,7 @@
 """fit_until and HalvingEpochsSearchCV: continued training is the same training, and halving picks as a grid does."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -128,12 +129,17 @@ def test_halving_tunes_a_pipeline_and_its_epochs(digits):
     assert search.predict(images).shape == y.shape
 
 
-def test_halving_is_reproducible_and_says_what_it_cannot_do(digits):
+def test_halving_is_reproducible_and_says_what_it_cannot_do(digits, capsys):
     X, y = digits
     runs = [HalvingEpochsSearchCV(_dense(epochs=2), {"dropout": [0.0, 0.5]}, factor=2, random_state=1,
-                                  refit=False).fit(X, y) for _ in range(2)]
+                                  refit=False, verbose=verbose).fit(X, y) for verbose in (0, 1)]
     np.testing.assert_array_equal(runs[0].cv_results_["mean_test_score"], runs[1].cv_results_["mean_test_score"])
     assert runs[0].n_candidates_ == [2, 1]
+    # a line per finished fit (2 candidates x 3 folds, then 1 x 3) with the time left, and one per rung
+    lines = capsys.readouterr().out.splitlines()
+    fits = [line for line in lines if ", fit " in line]
+    assert len(fits) == 9 and all(re.search(r"about \d+ s left$", line) for line in fits)
+    assert sum("candidate(s), best" in line for line in lines) == 2
     with pytest.raises(TypeError, match="LogisticRegression has no fit_until"):
         HalvingEpochsSearchCV(LogisticRegression(), {"C": [1.0]}).fit(X, y)
     with pytest.raises(ValueError, match="factor must be an integer of at least 2"):

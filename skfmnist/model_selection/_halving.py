@@ -84,6 +84,10 @@ def halving_rungs(n_candidates, min_epochs, factor):
     return rungs
 
 
+def _duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def _take(a, rows):
     return a.iloc[rows] if hasattr(a, "iloc") else a[rows]
 
@@ -131,7 +135,8 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
     n_jobs : int, default=None
         Fits in parallel (joblib), over the candidates and folds of a rung.
     verbose : int, default=0
-        1 prints a line per rung.
+        1 prints a line per finished fit (its score and seconds, and the
+        search's time left, from the seconds per epoch so far) and per rung.
     random_state : int, RandomState instance or None, default=None
         Shuffles the folds when ``cv`` is an int (the estimator's own
         ``random_state`` seeds its training).
@@ -260,12 +265,20 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         rows, self.n_candidates_, self.epochs_trained_ = [], [], 0
         seconds = np.zeros((len(candidates), len(folds)))  # a fold's training seconds so far
         trained = {}  # candidate -> epochs its fold estimators have trained
+        # for the time left: the fold-epochs the search will train (a mean candidate's epochs per rung; the
+        # refit counted as that many epochs on all the data), and those done so far
+        mean_epochs, n_folds = float(np.mean([self._epochs(p) for p in candidates])), len(folds)
+        fractions = [0.0, *(f for f, _ in rungs)]
+        planned = sum(n * n_folds * mean_epochs * (fractions[r + 1] - (fractions[r] if self.continue_fits else 0.0))
+                      for r, (_, n) in enumerate(rungs))
+        planned += mean_epochs * n_folds / max(n_folds - 1, 1) if self.refit else 0.0
+        done, start = 0.0, time.perf_counter()
         for rung, (fraction, _) in enumerate(rungs):
             epochs = {c: max(1, round(self._epochs(candidates[c]) * fraction)) for c in alive}
             self.n_candidates_.append(len(alive))
             tasks = [(c, f) for c in alive for f in range(len(folds))]
             restart = rung == 0 or not self.continue_fits
-            out = Parallel(n_jobs=self.n_jobs)(
+            out = Parallel(n_jobs=self.n_jobs, return_as="generator")(
                 delayed(_train)(
                     self.estimator if restart else fitted[c, f], X, y, *folds[f], epochs[c], self.scorer_,
                     params=candidates[c] if restart else None,
@@ -273,7 +286,14 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
                 for c, f in tasks
             )
             scores, fit_times = {c: [] for c in alive}, {c: [] for c in alive}
-            for (c, f), (estimator, score, fit_s, _) in zip(tasks, out):
+            for i, ((c, f), (estimator, score, fit_s, _)) in enumerate(zip(tasks, out)):
+                done += epochs[c] - (0 if restart else trained[c])
+                if self.verbose:
+                    elapsed = time.perf_counter() - start
+                    left = max(planned - done, 0.0) * elapsed / done
+                    print(f"[HalvingEpochsSearchCV] rung {rung + 1}/{n_rungs}, fit {i + 1}/{len(tasks)} "
+                          f"({candidates[c]}, fold {f + 1}, {epochs[c]} epochs): {score:.4f} in {fit_s:.0f} s; "
+                          f"about {_duration(left)} left", flush=True)
                 fitted[c, f] = estimator
                 scores[c].append(score)
                 fit_times[c].append(fit_s)
