@@ -78,24 +78,22 @@ def _positive_int(text):
     return value
 
 
-def _positive_seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
-    return value
+def _positive(unit):
+    """An argparse type: a finite positive number of ``unit``."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number of {unit}, got {text!r}") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive number of {unit}, got {text}")
+        return value
+
+    return parse
 
 
-def _positive_minutes(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text}")
-    return value
+_positive_seconds, _positive_minutes = _positive("seconds"), _positive("minutes")
 
 
 def _cv_folds(text):
