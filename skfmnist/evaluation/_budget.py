@@ -25,6 +25,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
 from ..model_selection import halving_rungs
+from ..model_selection._halving import _classifier, _take
 
 __all__ = ["SEARCHES", "plan_searches"]
 
@@ -34,10 +35,6 @@ SEARCHES = ("grid", 3, 2, 4)
 
 #: Training images of a probe: enough batches that an epoch's time is the steady rate.
 PROBE_IMAGES = 2048
-
-
-def _classifier(estimator):
-    return estimator[-1] if hasattr(estimator, "steps") else estimator
 
 
 def _epochs_key(estimator):
@@ -76,8 +73,7 @@ def probe(estimator, params, X, y, *, random_state=None):
     epochs = int(_classifier(estimator).epochs)
     estimator.set_params(**{_epochs_key(estimator): 2})
     rows = np.random.default_rng(random_state).permutation(len(y))[: min(PROBE_IMAGES, len(y))]
-    X_probe = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
-    y_probe = y.iloc[rows] if hasattr(y, "iloc") else np.asarray(y)[rows]
+    X_probe, y_probe = _take(X, rows), _take(y, rows)
     start = time.perf_counter()
     estimator.fit(X_probe, y_probe)
     fit_seconds = time.perf_counter() - start

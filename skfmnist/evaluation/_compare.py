@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 
 from ..model_selection import HalvingEpochsSearchCV
+from ..model_selection._halving import _classifier, candidate_epochs
 from ..utils._progress import Progress
 from ._stats import corrected_cv_ttest, holm, mcnemar_test
 
@@ -42,10 +43,6 @@ def _as_model_dict(models):
 def _seed_everything(estimator, random_state):
     params = {k: random_state for k in estimator.get_params() if k == "random_state" or k.endswith("__random_state")}
     return estimator.set_params(**params) if params else estimator
-
-
-def _classifier(pipe):
-    return pipe[-1] if hasattr(pipe, "steps") else pipe
 
 
 def _image_shape(estimators):
@@ -407,15 +404,10 @@ def search_table(searcher, estimator):
     results = searcher.cv_results_
     n = len(results["params"])
     halving = "n_resources" in results
-    default_epochs = getattr(_classifier(estimator), "epochs", np.nan)
-
-    def epochs(params):
-        return next((v for k, v in params.items() if k == "epochs" or k.endswith("__epochs")), default_epochs)
-
     table = pd.DataFrame({
         "params": [{k: v for k, v in p.items()} for p in results["params"]],
         "rung": results["iter"] if halving else np.zeros(n, dtype=int),
-        "epochs": results["n_resources"] if halving else [epochs(p) for p in results["params"]],
+        "epochs": results["n_resources"] if halving else [candidate_epochs(estimator, p) for p in results["params"]],
         **{f"split{i}": results[f"split{i}_test_score"] for i in range(searcher.n_splits_)},
         "mean": results["mean_test_score"],
         "std": results["std_test_score"],

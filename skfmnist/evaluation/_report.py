@@ -243,7 +243,7 @@ def _figures(result, folder):
         )
         _save_fig(display.figure_, folder / f"wrong_{model}.png")
         figures.append((f"{model}: most confident mistakes", f"wrong_{model}.png"))
-    for model, table in getattr(result, "search_results", {}).items():
+    for model, table in result.search_results.items():
         _save_fig(_search_figure(model, table), folder / f"search_{model}.png")
         figures.append((f"{model}: the search (validation accuracy against training seconds)",
                         f"search_{model}.png"))
@@ -299,7 +299,7 @@ def _metrics(result, command):
             "class_names": result.class_names,
             "metadata": result.metadata,
             "search_results": {m: t.assign(params=t["params"].map(lambda p: {k: repr(v) for k, v in p.items()}))
-                               .to_dict(orient="records") for m, t in getattr(result, "search_results", {}).items()},
+                               .to_dict(orient="records") for m, t in result.search_results.items()},
             "versions": versions(),
         }
     )
@@ -327,7 +327,7 @@ def _blocks(result, figures, command):
         ("h2", "Results"),
         ("table", _results_rows(result)),
     ]
-    searches = getattr(result, "search_results", {})
+    searches = result.search_results
     plan = meta.get("plan")
     if searches:
         n_folds = sum(c.startswith("split") for c in next(iter(searches.values())).columns)

@@ -32,7 +32,16 @@ __all__ = ["HalvingEpochsSearchCV", "halving_rungs"]
 
 
 def _classifier(estimator):
+    """The classifier of a pipeline (its last step), or the estimator itself."""
     return estimator[-1] if hasattr(estimator, "steps") else estimator
+
+
+def candidate_epochs(estimator, params):
+    """A candidate's full epochs: ``epochs`` (or ``<step>__epochs``) where ``params`` sets it, else the estimator's."""
+    for key, value in params.items():
+        if key == "epochs" or key.endswith("__epochs"):
+            return int(value)
+    return int(_classifier(estimator).epochs)
 
 
 def _train(estimator, X, y, train, test, epoch, scorer, params=None):
@@ -89,7 +98,8 @@ def _duration(seconds):
 
 
 def _take(a, rows):
-    return a.iloc[rows] if hasattr(a, "iloc") else a[rows]
+    """Rows of an array, list or DataFrame (no copy of an array beyond the rows taken)."""
+    return a.iloc[rows] if hasattr(a, "iloc") else np.asarray(a)[rows]
 
 
 class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
@@ -220,13 +230,6 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise ValueError("param_grid has no candidates.")
         return candidates
 
-    def _epochs(self, params):
-        """A candidate's full epochs: its own ``epochs`` where the grid sets it, else the estimator's."""
-        for key, value in params.items():
-            if key == "epochs" or key.endswith("__epochs"):
-                return int(value)
-        return int(_classifier(self.estimator).epochs)
-
     def fit(self, X, y, **fit_params):
         """Run the search, then refit the best candidate on all the data.
 
@@ -258,7 +261,8 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = len(folds)
         self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
 
-        rungs = halving_rungs(len(candidates), min(self._epochs(p) for p in candidates), self.factor)
+        fewest = min(candidate_epochs(self.estimator, p) for p in candidates)
+        rungs = halving_rungs(len(candidates), fewest, self.factor)
         n_rungs = len(rungs)
         alive = list(range(len(candidates)))
         fitted = {}  # (candidate, fold) -> the estimator trained so far
@@ -267,14 +271,14 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         trained = {}  # candidate -> epochs its fold estimators have trained
         # for the time left: the fold-epochs the search will train (a mean candidate's epochs per rung; the
         # refit counted as that many epochs on all the data), and those done so far
-        mean_epochs, n_folds = float(np.mean([self._epochs(p) for p in candidates])), len(folds)
+        mean_epochs, n_folds = float(np.mean([candidate_epochs(self.estimator, p) for p in candidates])), len(folds)
         fractions = [0.0, *(f for f, _ in rungs)]
         planned = sum(n * n_folds * mean_epochs * (fractions[r + 1] - (fractions[r] if self.continue_fits else 0.0))
                       for r, (_, n) in enumerate(rungs))
         planned += mean_epochs * n_folds / max(n_folds - 1, 1) if self.refit else 0.0
         done, start = 0.0, time.perf_counter()
         for rung, (fraction, _) in enumerate(rungs):
-            epochs = {c: max(1, round(self._epochs(candidates[c]) * fraction)) for c in alive}
+            epochs = {c: max(1, round(candidate_epochs(self.estimator, candidates[c]) * fraction)) for c in alive}
             self.n_candidates_.append(len(alive))
             tasks = [(c, f) for c in alive for f in range(len(folds))]
             restart = rung == 0 or not self.continue_fits
