@@ -39,12 +39,14 @@ machine it names. Earlier runs are in the git history of this file. To run them 
 python benchmarks/bench_accuracy.py --out benchmarks/RESULTS.md   # 3 seeds of each default pipeline (about 35 min)
 python benchmarks/bench_speed.py --out benchmarks/RESULTS.md      # overhead, peer, parts, grid (about 25 min)
 python benchmarks/model_selection.py --render benchmarks/selection.jsonl --out benchmarks/RESULTS.md
+python benchmarks/bench_backends.py --out benchmarks/RESULTS.md   # the CNN on each backend (about 15 min)
+python benchmarks/device_check.py --out benchmarks/RESULTS.md     # on a GPU only; exits 0 without one
 ```
 """
 
 #: The order of the sections in RESULTS.md (others follow).
 ORDER = ("targets", "accuracy", "accuracy-float32", "accuracy-best", "ablation-deep_cnn", "ablation-cnn",
-         "speed-overhead", "speed-peer", "speed-parts", "speed-grid", "selection")
+         "speed-overhead", "speed-peer", "speed-parts", "speed-grid", "backends", "device", "selection")
 
 
 def command_line(script, argv=None):
@@ -68,7 +70,8 @@ def header(command, settings):
     return [
         f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
         f"Machine: {v['cpu']}, {v['cores']} cores. Python {v['python']}, tensorflow {v['tensorflow']}, "
-        f"keras {v['keras']}, scikeras {v['scikeras']}, scikit-learn {v['scikit-learn']}, numpy {v['numpy']}."
+        f"keras {v['keras']} on {v['keras_backend']}, scikeras {v['scikeras']}, scikit-learn {v['scikit-learn']}, "
+        f"numpy {v['numpy']}."
         f"{kernels}", "",
         f"Settings: {settings}", "",
     ]

@@ -194,7 +194,9 @@ def save(estimator, path):
         with tempfile.TemporaryDirectory() as work, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for i, (_, step) in enumerate(steps):
                 if hasattr(step, "model_"):
-                    manifest["keras_version"] = import_keras().__version__
+                    keras = import_keras()
+                    manifest["keras_version"] = keras.__version__
+                    manifest["keras_backend"] = keras.backend.backend()
                     _check_serializable(step.model_)
                     model_file = os.path.join(work, f"step{i}.keras")
                     step.model_.save(model_file)
@@ -220,7 +222,11 @@ def _restore(spec, zf, work):
 
         keras = import_keras()
         model_path = zf.extract(spec["keras_model"], work)
-        step.model_ = keras.saving.load_model(model_path, safe_mode=True)
+        from . import _backends
+
+        ours = hasattr(step, "_jit_compile") and getattr(step, "_optimizer_is_ours", True)
+        jit_compile = step._jit_compile() if ours else None  # (a builder's own compile keeps its choice)
+        step.model_ = _backends.adapt(keras.saving.load_model(model_path, safe_mode=True), jit_compile)
     return step
 
 

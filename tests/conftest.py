@@ -14,6 +14,32 @@ def _data_available():
     return all(os.path.exists(os.path.join(folder, m.filename)) for m in FILES.values())
 
 
+#: Keras' backend of this test run (``KERAS_BACKEND``; skfmnist's default is TensorFlow).
+BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+
+#: A test of what skfmnist does on TensorFlow alone (its kernels, thread pools, tf.data pipeline).
+tensorflow_only = pytest.mark.skipif(
+    BACKEND != "tensorflow",
+    reason=f"tests TensorFlow's own kernels or settings, which the {BACKEND} backend does not run",
+)
+
+def nan_weights_after_first_epoch():
+    """A Keras callback that turns every weight to NaN after the first epoch: a diverged training on any backend.
+
+    (Huge learning rates diverge to NaN on TensorFlow only: JAX's and PyTorch's cross-entropy clip the
+    probabilities, so their losses stay finite while the network dies.)
+    """
+    import keras
+
+    class NaNWeights(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                for weight in self.model.trainable_weights:
+                    weight.assign(np.full(weight.shape, np.nan, dtype=weight.dtype))
+
+    return NaNWeights()
+
+
 requires_data = pytest.mark.skipif(
     not _data_available(),
     reason=f"Fashion-MNIST files not found: set {ENV_VAR} to the folder that holds them",

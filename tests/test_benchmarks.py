@@ -306,3 +306,26 @@ def test_bench_accuracy_params(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit):  # the dense network has no augmentation
         bench.main(["--quick", "--models", "dense", "--params", '{"augment": true}'])
     assert "does not fit the dense pipeline" in capsys.readouterr().err
+
+
+@requires_data
+@pytest.mark.timeout(600)
+def test_bench_backends_quick(tmp_path):
+    bench = _load(BENCH.parent / "bench_backends.py")
+    out = tmp_path / "RESULTS.md"
+    rows = bench.main(["--quick", "--backends", "tensorflow", "--out", str(out)])
+    assert [r["backend"] for r in rows] == ["tensorflow"]
+    assert rows[0]["compute_dtype"] == "float32" and rows[0]["train_ips"] > 0 and 0 <= rows[0]["accuracy"] <= 100
+    text = out.read_text()
+    assert "## The same preset on each Keras backend" in text and "| tensorflow |" in text
+    assert "backends" in json.loads((tmp_path / "results.json").read_text())
+
+
+def test_device_check_without_a_gpu_says_so_and_exits_0(capsys):
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU is visible here: the device check runs for real (benchmarks/device_check.py)")
+    check = _load(BENCH.parent / "device_check.py")
+    assert check.main(["--backends", "tensorflow"]) == 0
+    assert "No GPU visible to tensorflow: nothing to check." in capsys.readouterr().out

@@ -12,7 +12,7 @@ from PIL import Image
 
 from skfmnist.cli import main
 
-from .conftest import requires_data
+from .conftest import BACKEND, requires_data, tensorflow_only
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +57,11 @@ def test_metrics_json_matches_table(quick_report):
     assert metrics["metadata"]["n_train"] == 5000 and metrics["metadata"]["n_test"] == 2000
     assert len(metrics["metadata"]["data_files_sha256"]) == 4
     assert {"tensorflow", "keras", "scikit-learn", "scikeras"} <= set(metrics["versions"])
-    # the kernels TensorFlow ran (that skfmnist asks for oneDNN's: tests/test_env.py)
-    from skfmnist.utils._keras import tensorflow_cpu_kernels
+    assert metrics["versions"]["keras_backend"] == BACKEND
+    if BACKEND == "tensorflow":  # the kernels TensorFlow ran (that skfmnist asks for oneDNN's: tests/test_env.py)
+        from skfmnist.utils._keras import tensorflow_cpu_kernels
 
-    assert metrics["versions"]["tensorflow_cpu_kernels"] == tensorflow_cpu_kernels() in ("oneDNN", "Eigen")
+        assert metrics["versions"]["tensorflow_cpu_kernels"] == tensorflow_cpu_kernels() in ("oneDNN", "Eigen")
     assert len(metrics["pairwise"]) == 3
     for name in ("dense", "cnn", "deep_cnn"):  # early stopping: validation curves
         history = metrics["histories"][name]
@@ -120,6 +121,7 @@ def test_bad_grid_file(tmp_path, capsys):
     assert "non-empty list" in capsys.readouterr().err
 
 
+@tensorflow_only
 def test_versions_command_names_tensorflows_cpu_kernels(capsys):
     assert main(["versions"]) == 0
     out = capsys.readouterr().out

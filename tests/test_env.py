@@ -10,6 +10,8 @@ import pytest
 
 from skfmnist.utils import _cpu, _env
 
+from .conftest import tensorflow_only
+
 x86_linux = pytest.mark.skipif(
     platform.machine().lower() not in _env.X86 or not os.path.exists("/proc/cpuinfo"),
     reason="skfmnist asks for oneDNN on x86 only, and TensorFlow's own default is read from Linux' CPU flags",
@@ -63,6 +65,7 @@ def test_thread_counts_from_the_environment():
 
 
 @x86_linux
+@tensorflow_only
 def test_tensorflow_starts_with_onednn_unless_the_user_says():
     started = _probe({})
     assert started["at_import"] == {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -74,6 +77,7 @@ def test_tensorflow_starts_with_onednn_unless_the_user_says():
 
 
 @x86_linux
+@tensorflow_only
 def test_tensorflow_imported_first_keeps_its_default_which_skfmnist_reports():
     started = _probe({}, order="tf-first")
     assert started["at_import"]["TF_ENABLE_ONEDNN_OPTS"] is None  # nothing set behind the user's back

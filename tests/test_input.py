@@ -7,6 +7,9 @@ from skfmnist.models._input import RowOrder, training_dataset
 
 
 def _epoch(dataset):
+    """The batches of one pass over ``dataset`` (a tf.data pipeline or a keras.utils.PyDataset), as arrays."""
+    if hasattr(dataset, "__getitem__"):  # keras.utils.PyDataset: the other backends' input path
+        return [tuple(np.asarray(t) for t in dataset[i]) for i in range(len(dataset))]
     return [tuple(t.numpy() for t in batch) for batch in dataset]
 
 

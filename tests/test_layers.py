@@ -2,11 +2,15 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tensorflow as tf  # installed with skfmnist whatever the backend
 
 from skfmnist.models import FusedBatchNormalization
 from skfmnist.models._networks import build_cnn, build_deep_cnn
 from skfmnist.utils._keras import import_keras
+
+from .conftest import tensorflow_only
+
+pytestmark = tensorflow_only  # the fused kernel is TensorFlow's; elsewhere the layer is Keras' own
 
 keras = import_keras()
 

@@ -12,6 +12,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from skfmnist import make_model_pipeline
 
+from .conftest import tensorflow_only
+
 pytestmark = pytest.mark.slow  # process workers, Dask clusters: each starts Python and TensorFlow again
 
 RNG = np.random.default_rng(0)
@@ -33,6 +35,7 @@ def serial():
     return _search(n_jobs=1)
 
 
+@tensorflow_only
 def test_tensorflow_threads_follow_joblib_share():
     code = (
         "import tensorflow as tf, skfmnist.models; "

@@ -5,6 +5,7 @@
 import math
 import time
 
+from .. import _backends
 from ..utils._keras import import_keras
 from ..utils._progress import Progress
 
@@ -84,6 +85,7 @@ class TimeBudget(EpochTimer):
         if plan != self.planned_epochs:
             if self.schedule is not None:
                 self.schedule.plan(plan * self.steps_per_epoch, start_step=self.start_step)
+                _backends.current().schedule_changed(self.model)
             self.planned_epochs = plan
         if done >= plan:
             self.model.stop_training = True

@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import _backends
 from ..exceptions import TrainingError
 from ..preprocessing import check_image_shape, split_images
 from ..utils._cpu import prefers_bfloat16
@@ -79,7 +80,7 @@ def _seeded_build(seed, compute_dtype):
         try:
             if seed is not None:
                 keras.utils.set_random_seed(int(seed))
-            keras.config.set_dtype_policy("mixed_bfloat16" if compute_dtype == "bfloat16" else "float32")
+            keras.config.set_dtype_policy("float32" if compute_dtype == "float32" else f"mixed_{compute_dtype}")
             yield
         finally:
             keras.config.set_dtype_policy(policy)
@@ -183,8 +184,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, tuple, None],
-        "jit_compile": ["boolean"],
-        "compute_dtype": [StrOptions({"float32", "bfloat16", "auto"})],
+        "jit_compile": ["boolean", StrOptions({"auto"})],
+        "compute_dtype": [StrOptions({"float32", "bfloat16", "float16", "auto"})],
         "steps_per_execution": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -218,7 +219,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=5,
         callbacks=None,
-        jit_compile=False,
+        jit_compile="auto",
         compute_dtype="float32",
         steps_per_execution=32,
         random_state=None,
@@ -331,9 +332,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         if self.compute_dtype != "auto":
             return self.compute_dtype
         import_keras()
-        import tensorflow as tf
-
-        return "bfloat16" if prefers_bfloat16(gpus=tf.config.list_physical_devices("GPU")) else "float32"
+        device = _backends.current().accelerator()
+        if device is not None:  # mixed precision on every GPU: bfloat16 where it has it, float16 (loss-scaled) else
+            return "bfloat16" if device.bfloat16 else "float16"
+        return "bfloat16" if prefers_bfloat16() else "float32"
 
     def _input_shape(self, n_features, image_shape):
         """The shape of one sample as the network takes it."""
@@ -620,6 +622,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 "compile it with compile_kwargs['loss'], or leave loss=None."
             )
         check_loss_fits(model.loss, units, n_classes)
+        _backends.adapt(model)
         self._optimizer_is_ours = model.optimizer is compile_kwargs["optimizer"]
         self._schedule = schedule if self._optimizer_is_ours else None
         model.optimizer.build(model.trainable_variables)
@@ -642,11 +645,13 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         if loss is None:
             loss = self._default_loss(units)
         check_loss_fits(loss, units, len(self.classes_))
+        _backends.current().prepare(self.model_)
         accuracy = (keras.metrics.BinaryAccuracy(name="accuracy") if units == 1
                     else keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
         metrics = [accuracy, *(m for m in compile_kwargs["metrics"] or [] if m not in ("accuracy", "acc"))]
         self.model_.compile(optimizer=compile_kwargs["optimizer"], loss=loss, metrics=metrics,
-                            jit_compile=self.jit_compile, steps_per_execution=self.steps_per_execution)
+                            jit_compile=self._jit_compile(), steps_per_execution=self.steps_per_execution)
+        _backends.adapt(self.model_)
         # create the optimizer's variables now, so that TensorFlow traces the training step once
         # (created inside the first trace, they make TensorFlow trace it a second time)
         new = self.model_.optimizer
@@ -655,6 +660,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             for target, value in zip(new.variables, old.variables):
                 target.assign(value)
         self._optimizer_is_ours = True
+
+    def _jit_compile(self):
+        """``jit_compile`` resolved: "auto" is the backend's choice (XLA on JAX only)."""
+        return _backends.current().JIT_COMPILE if self.jit_compile == "auto" else self.jit_compile
 
     def _plan(self, X, seed, steps, compute_dtype, continuing, replan=True):
         """Build the network or prepare the fitted one to train ``steps`` more steps; return the first step.
@@ -665,9 +674,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             self._build(X, seed, steps, compute_dtype)
         elif self._optimizer_is_ours and not hasattr(self, "_schedule"):  # unpickled: reach the schedule again
             self._compile(steps)  # (a new schedule of ``steps`` from step 0, where a resumed plan began)
-        start = int(self.model_.optimizer.iterations.numpy())
+        start = int(self.model_.optimizer.iterations)
         if replan and getattr(self, "_schedule", None) is not None:
             self._schedule.plan(steps, start_step=start, warmup=np.isfinite(steps))
+            _backends.current().schedule_changed(self.model_)
         return start
 
     def __getstate__(self):
@@ -676,12 +686,14 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         if "model_" in state:
             # Keras' pickling keeps the weights and the optimizer, not where the random generators of the layers
             # (dropout, augmentation) are: without them a continued fit after unpickling draws other numbers
-            state["_seed_states"] = [np.asarray(v) for v in self._seed_variables()]
+            state["_seed_states"] = [import_keras().ops.convert_to_numpy(v) for v in self._seed_variables()]
         return state
 
     def __setstate__(self, state):
         seed_states = state.pop("_seed_states", None)
         super().__setstate__(state)
+        if "model_" in state:
+            _backends.adapt(self.model_, self._jit_compile() if state.get("_optimizer_is_ours", True) else None)
         if seed_states is not None:
             variables = self._seed_variables()
             if len(variables) == len(seed_states):
@@ -693,7 +705,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         return [v for v in self.model_.variables if v.name == "seed_generator_state"]
 
     def _check_probabilities(self, X):
-        out = np.asarray(self.model_(X[: min(len(X), 16)], training=False), dtype=np.float32)
+        keras = import_keras()
+        out = keras.ops.convert_to_numpy(self.model_(X[: min(len(X), 16)], training=False)).astype(np.float32)
         proba = np.concatenate([1 - out, out], axis=1) if out.shape[1] == 1 else out
         if not (np.all(proba >= -1e-6) and np.allclose(proba.sum(axis=1), 1, atol=1e-3)):
             raise ValueError(

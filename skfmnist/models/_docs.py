@@ -73,25 +73,31 @@ _COMMON_PARAMETERS = """\
     callbacks : list of keras.callbacks.Callback, default=None
         Extra Keras callbacks.  Each fit trains with fresh copies, so that
         no state leaks between fits or cross-validation folds.
-    jit_compile : bool, default=False
-        Compile the training step with XLA (off: on CPUs TensorFlow's own
-        kernels were faster for these networks).
-    compute_dtype : {"float32", "bfloat16", "auto"}, default=%(compute_dtype)r
-        Arithmetic of the hidden layers.  "bfloat16" is Keras' mixed
-        precision (bfloat16 computations, float32 weights, optimizer and
-        probabilities).  "auto" picks "bfloat16" where it trains faster
+    jit_compile : bool or "auto", default="auto"
+        Compile the training step with XLA (Keras' ``jit_compile``).  "auto"
+        is each backend's fast path: on on JAX (its compiled path), off on
+        TensorFlow (on CPUs its own kernels were faster for these networks)
+        and PyTorch (``torch.compile`` costs more than it saves on fits this
+        short).
+    compute_dtype : {"float32", "bfloat16", "float16", "auto"}, default=%(compute_dtype)r
+        Arithmetic of the hidden layers.  "bfloat16" and "float16" are
+        Keras' mixed precision (computations in that type, float32 weights,
+        optimizer and probabilities; float16 with loss scaling).  "auto"
+        picks per device: on a GPU "bfloat16" where it has fast bfloat16
+        (NVIDIA compute capability 8.0 or newer), "float16" where it has
+        not; on a CPU "bfloat16" where it trains faster
         (:func:`skfmnist.utils.prefers_bfloat16`: a CPU with AMX, or an AMD
-        CPU with AVX512-BF16, and no GPU) and "float32" elsewhere;
-        ``compute_dtype_`` tells which, and results then depend on the
-        machine.
+        CPU with AVX512-BF16) and "float32" elsewhere.  ``compute_dtype_``
+        tells which, and results then depend on the machine.
     steps_per_execution : int, default=32
-        Training batches per call into TensorFlow: fewer Python round trips
+        Training batches per call into the backend: fewer Python round trips
         between small batches, the same results.  Keras callbacks then see
-        ``on_train_batch_*`` once per call.
+        ``on_train_batch_*`` once per call.  PyTorch runs 1, the only value
+        Keras' PyTorch trainer takes.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the order of the rows, dropout,
         augmentation and the validation split.  An int gives the same
-        results on the same machine and number of TensorFlow threads
+        results on the same machine, backend and number of threads
         (another thread count can round a kernel's sums differently); the
         fit puts Python's and NumPy's random states back afterwards.
     verbose : int, default=0
@@ -109,7 +115,7 @@ _COMMON_ATTRIBUTES = """\
         names only).
     input_shape_ : tuple of int
         Shape of one sample as the network takes it.
-    compute_dtype_ : {"float32", "bfloat16"}
+    compute_dtype_ : {"float32", "bfloat16", "float16"}
         Arithmetic the network trained in (``compute_dtype`` resolved).
     model_ : keras.Model
         The trained network.

@@ -1,25 +1,18 @@
-"""The input pipeline that feeds arrays to ``keras.Model.fit``: replaces Keras' own for NumPy arrays.
-
-Keras builds its own ``tf.data`` pipeline for NumPy inputs, with autotuned
-parallel batch gathering and an autotuned prefetch buffer.  On a 2-core
-machine that autotuning stalls whole epochs: with the default CNN on the
-60,000 training images, about half of the epochs took nearly twice as long
-with the same CPU seconds spent and the cores idle for the difference
-(``benchmarks/RESULTS.md``, "Wrapper overhead against plain Keras": a fit on
-this pipeline against Keras' ``model.fit`` on the arrays).
-:func:`training_dataset` is the same vectorised design as Keras' (batch the
-row indices, gather each batch from one in-memory copy of the data) with a
-fixed, one-batch prefetch and autotuning off.
+"""The input of ``keras.Model.fit``: the order of the rows, and the batches of the backend's input path.
 
 The order of the rows is drawn by :class:`RowOrder` at the start of every
 epoch from the fit's own NumPy generator, so that it depends on the
-estimator's ``random_state`` only (not on TensorFlow's global seed).
+estimator's ``random_state`` only (not on a backend's global seed), and is
+the same on every backend.  :func:`training_dataset` batches the arrays in
+that order on the backend's input path (:mod:`skfmnist._backends`):
+TensorFlow's own ``tf.data`` pipeline, Keras' ``PyDataset`` elsewhere.
 """
 
 # SPDX-License-Identifier: MIT
 
 import numpy as np
 
+from .. import _backends
 from ..utils._keras import import_keras
 
 keras = import_keras()
@@ -42,25 +35,30 @@ class RowOrder(keras.callbacks.Callback):
 
     Attributes
     ----------
-    order : tf.Variable
-        The current epoch's permutation, read by :func:`training_dataset`.
+    permutation : ndarray of shape (n_rows,)
+        The current epoch's permutation, read by the input path.
     """
 
     def __init__(self, n_rows, seed, first_epoch=0):
-        import tensorflow as tf
-
         super().__init__()
         self.seed = seed
         self.first_epoch = first_epoch
-        self.order = tf.Variable(np.arange(n_rows, dtype=np.int64), trainable=False, name="row_order")
+        self.permutation = np.arange(n_rows, dtype=np.int64)
+        self._watchers = []
+
+    def watch(self, assign):
+        """Call ``assign(permutation)`` with every new permutation (a backend's copy of it)."""
+        self._watchers.append(assign)
 
     def on_epoch_begin(self, epoch, logs=None):
         seed = None if self.seed is None else [self.seed, self.first_epoch + epoch]
-        self.order.assign(np.random.default_rng(seed).permutation(int(self.order.shape[0])))
+        self.permutation = np.random.default_rng(seed).permutation(len(self.permutation))
+        for assign in self._watchers:
+            assign(self.permutation)
 
 
 def training_dataset(arrays, batch_size, order=None):
-    """A ``tf.data.Dataset`` of batches of ``arrays`` for ``Model.fit``.
+    """Batches of ``arrays`` for ``Model.fit``, on the backend's input path.
 
     Parameters
     ----------
@@ -75,26 +73,8 @@ def training_dataset(arrays, batch_size, order=None):
 
     Returns
     -------
-    dataset : tf.data.Dataset
-        Yields tuples of tensors shaped like ``arrays`` with ``batch_size``
-        rows (fewer in the last batch).
+    dataset : tf.data.Dataset or keras.utils.PyDataset
+        Yields tuples shaped like ``arrays`` with ``batch_size`` rows (fewer
+        in the last batch).
     """
-    import tensorflow as tf
-
-    n_rows = int(arrays[0].shape[0])
-    # One tensor per array, handed to the pipeline as a repeated element
-    # rather than captured by the map function (a captured constant would be
-    # copied into the dataset's graph).
-    tensors = tuple(tf.convert_to_tensor(a) for a in arrays)
-    indices = tf.data.Dataset.range(n_rows).batch(batch_size)
-    if order is not None:
-        permutation = order.order
-        indices = indices.map(lambda i: tf.gather(permutation, i))
-    dataset = tf.data.Dataset.zip((indices, tf.data.Dataset.from_tensors(tensors).repeat()))
-    dataset = dataset.map(lambda i, data: tuple(tf.gather(t, i) for t in data))
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    # Keras disables the static rewrites too: they only cost graph
-    # serialisation for a pipeline this simple.
-    options.experimental_optimization.apply_default_optimizations = False
-    return dataset.prefetch(1).with_options(options)
+    return _backends.current().training_data(arrays, batch_size, order)

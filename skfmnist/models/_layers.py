@@ -1,4 +1,4 @@
-"""Batch normalization on TensorFlow's fused kernel: replaces :class:`keras.layers.BatchNormalization`.
+"""Batch normalization on TensorFlow's fused kernel: replaces :class:`keras.layers.BatchNormalization` there.
 
 Keras 3 writes batch normalization as separate operations: the batch moments
 (a mean, a squared difference, another mean), then a reciprocal square root,
@@ -8,24 +8,29 @@ around them.  For the small convolutional networks of the presets those
 memory-bound passes cost more than the convolutions.  TensorFlow has one
 kernel for the whole normalization (``FusedBatchNormV3`` and its gradient,
 which its oneDNN build runs as a single primitive, bfloat16 included, with
-the statistics in float32).  Side by side on full-data fits of the default
-CNN pipeline, Keras' layer made the fit about twice as long
-(``benchmarks/RESULTS.md``, "Custom parts against stock Keras").
+the statistics in float32;
+:func:`skfmnist._backends._tensorflow.fused_batch_norm`).  Side by side on
+full-data fits of the default CNN pipeline, Keras' layer made the fit about
+twice as long (``benchmarks/RESULTS.md``, "Custom parts against stock
+Keras").
 
 :class:`FusedBatchNormalization` is Keras' layer, with the same parameters,
 variables and configuration, handing the normalization to that kernel
-(``tf.compat.v1.nn.fused_batch_norm``).  The moving statistics are updated as
+(``tf.compat.v1.nn.fused_batch_norm``) on the TensorFlow backend.  The
+moving statistics are updated as
 Keras updates them (``moving = moving * momentum + batch * (1 - momentum)``,
 with the *biased* batch variance; the kernel returns the unbiased one, which
 is rescaled by ``(n - 1) / n``), so outputs, gradients and moving statistics
 agree with Keras' layer to float32 rounding (tested).  Where the kernel does
 not apply (an axis other than the last, a mask, renormalization,
 synchronized statistics, no centre or scale, inputs of rank other than 2 or
-4, float16) the layer runs Keras' own code.
+4, float16), and on the JAX and PyTorch backends, the layer runs Keras' own
+code.
 """
 
 # SPDX-License-Identifier: MIT
 
+from .. import _backends
 from ..utils._keras import import_keras
 
 keras = import_keras()
@@ -51,36 +56,14 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         return keras.backend.standardize_dtype(inputs.dtype) in ("float32", "bfloat16")
 
     def call(self, inputs, training=None, mask=None):
-        if not self._fused_applies(inputs, mask):
+        fused = _backends.current().FUSED_BATCH_NORM
+        if fused is None or not self._fused_applies(inputs, mask):
             return super().call(inputs, training=training, mask=mask)
-        import tensorflow as tf
-
-        x = inputs
-        flat = len(x.shape) == 2
-        if flat:  # (n, c) as (n, 1, 1, c): the kernel takes NHWC images
-            x = tf.reshape(x, (-1, 1, 1, x.shape[-1]))
-        gamma = tf.cast(self.gamma, "float32")
-        beta = tf.cast(self.beta, "float32")
         if training and self.trainable:
-            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True
-            )
-            # the kernel's batch variance is Bessel-corrected; Keras' moving variance uses the biased one
-            n = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), "float32")
-            variance = variance * ((n - 1.0) / tf.maximum(n, 1.0))
+            y, mean, variance = fused(inputs, self.gamma, self.beta, self.epsilon, training=True)
             self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
             self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         else:
-            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                x,
-                gamma,
-                beta,
-                mean=tf.cast(self.moving_mean, "float32"),
-                variance=tf.cast(self.moving_variance, "float32"),
-                epsilon=self.epsilon,
-                data_format="NHWC",
-                is_training=False,
-            )
-        if flat:
-            y = tf.reshape(y, tf.shape(inputs))
+            y, _, _ = fused(inputs, self.gamma, self.beta, self.epsilon, training=False,
+                            mean=self.moving_mean, variance=self.moving_variance)
         return keras.ops.cast(y, self.compute_dtype)

@@ -1,10 +1,12 @@
 """Every environment variable skfmnist reads or sets, in one place.
 
-Set by skfmnist, once, just before it imports TensorFlow (and only where the
+Set by skfmnist, once, just before it imports Keras (and only where the
 environment does not already set them; a value you set always wins):
 
 ``KERAS_BACKEND=tensorflow``
-    The estimators drive TensorFlow's Keras.
+    Keras' backend where none is chosen (the fastest on CPUs).  Set
+    ``KERAS_BACKEND=jax`` or ``KERAS_BACKEND=torch`` before Python starts
+    to train on JAX or PyTorch (:mod:`skfmnist._backends`).
 ``TF_CPP_MIN_LOG_LEVEL=2``
     TensorFlow's C++ warnings and notes are not shown (errors are).
 ``TF_ENABLE_ONEDNN_OPTS=1`` (x86 CPUs only)
@@ -22,9 +24,11 @@ Read by skfmnist:
 ``SKFMNIST_DATA``
     Folder holding the Fashion-MNIST files (:func:`skfmnist.fetch_fashion_mnist`).
 ``SKFMNIST_TF_THREADS``, ``SKFMNIST_TF_INTER_THREADS``
-    TensorFlow's intra-op and inter-op thread counts; otherwise
+    The backend's intra-op and inter-op CPU thread counts (TensorFlow's and
+    PyTorch's; JAX reads ``XLA_FLAGS`` instead); otherwise
     ``OMP_NUM_THREADS``, which joblib's process workers receive as their share
-    of the cores (TensorFlow itself ignores it).
+    of the cores (TensorFlow itself ignores it).  Not applied where the
+    backend trains on a GPU.
 ``ONEDNN_MAX_CPU_ISA``
     oneDNN's cap on the instruction sets it may use; ``compute_dtype="auto"``
     reads it to tell whether bfloat16 keeps its fast path.

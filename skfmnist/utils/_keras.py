@@ -1,9 +1,11 @@
-"""Importing Keras and TensorFlow, once, the way skfmnist needs them.
+"""Importing Keras and its backend, once, the way skfmnist needs them.
 
-TensorFlow is imported only through :func:`import_keras`, so that importing
-skfmnist or loading data stays cheap.  The first call sets skfmnist's
-environment defaults (:mod:`skfmnist.utils._env`), imports TensorFlow, and
-gives it the thread counts the environment asks for.
+Keras (and TensorFlow, JAX or PyTorch under it) is imported only through
+:func:`import_keras`, so that importing skfmnist or loading data stays
+cheap.  The first call sets skfmnist's environment defaults
+(:mod:`skfmnist.utils._env`; TensorFlow is the backend where
+``KERAS_BACKEND`` does not name another), imports Keras, and, on a CPU,
+gives the backend the thread counts the environment asks for.
 """
 
 # SPDX-License-Identifier: MIT
@@ -22,7 +24,7 @@ _STATE = {}  # filled by the first import_keras: whether TensorFlow ran before i
 
 
 def import_keras():
-    """Import Keras (TensorFlow backend), configured, and return the module.
+    """Import Keras (on the backend of ``KERAS_BACKEND``, TensorFlow by default), configured, and return it.
 
     Warns
     -----
@@ -47,14 +49,24 @@ def import_keras():
 def _configure():
     running = "tensorflow" in sys.modules
     set_here = {}
+    if "keras" in sys.modules:  # Keras chose its backend already: processes started from here choose the same
+        import keras
+
+        os.environ.setdefault("KERAS_BACKEND", keras.backend.backend())
     if not running:  # TensorFlow reads these when it is imported, not later
         set_here = _env.set_env_defaults()
-    import tensorflow as tf
+    from .. import _backends
 
-    configure_threads(*_env.threads_from_env())
-    tf.get_logger().setLevel("ERROR")
+    backend = _backends.current()
+    if _backends.name() == "tensorflow":
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+    if backend.accelerator() is None:  # thread counts are CPU settings
+        backend.configure(*_env.threads_from_env())
     _STATE.update(tensorflow_was_running=running, set_here=set_here)
-    if running and tensorflow_cpu_kernels() == "Eigen" and _env.ONEDNN_ENV not in os.environ:
+    if (_backends.name() == "tensorflow" and running and tensorflow_cpu_kernels() == "Eigen"
+            and _env.ONEDNN_ENV not in os.environ):
         from ..exceptions import PerformanceWarning
 
         warnings.warn(
@@ -84,7 +96,7 @@ def tensorflow_cpu_kernels():
 
 
 def configure_threads(intra_op=None, inter_op=None):
-    """Set TensorFlow's thread pools, if TensorFlow has not started them yet.
+    """Set the backend's CPU thread counts, where it has not started its pools yet.
 
     Parameters
     ----------
@@ -96,15 +108,10 @@ def configure_threads(intra_op=None, inter_op=None):
     Returns
     -------
     applied : bool
-        False when TensorFlow had started its pools and kept its settings.
+        False when the backend had started its pools and kept its settings
+        (JAX: always, it reads ``XLA_FLAGS`` when it starts).
     """
-    import tensorflow as tf
+    import_keras()
+    from .. import _backends
 
-    try:
-        if intra_op:
-            tf.config.threading.set_intra_op_parallelism_threads(int(intra_op))
-        if inter_op:
-            tf.config.threading.set_inter_op_parallelism_threads(int(inter_op))
-    except RuntimeError:  # the pools exist already
-        return False
-    return True
+    return _backends.current().configure(intra_op, inter_op)

@@ -13,14 +13,17 @@ __all__ = ["show_versions", "versions"]
 
 _PACKAGES = ("skfmnist", "numpy", "scipy", "scikit-learn", "scikeras", "tensorflow", "keras", "joblib", "pandas",
              "matplotlib")
+#: The other Keras backends, listed where installed.
+_BACKEND_PACKAGES = ("jax", "jaxlib", "torch")
 
 
 def versions():
     """Versions of Python, the dependencies and the machine.
 
-    Where TensorFlow runs in this process, also which CPU kernels it uses
-    (``"tensorflow_cpu_kernels"``: "oneDNN" or "Eigen"); this function does not
-    start TensorFlow itself.
+    ``"keras_backend"`` is the backend Keras runs on (or, before Keras is
+    imported, the one it will run on).  Where TensorFlow runs in this process,
+    also which CPU kernels it uses (``"tensorflow_cpu_kernels"``: "oneDNN" or
+    "Eigen"); this function does not start TensorFlow itself.
 
     Returns
     -------
@@ -38,6 +41,17 @@ def versions():
             info[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             info[name] = None
+    for name in _BACKEND_PACKAGES:
+        try:
+            info[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    if "keras" in sys.modules:
+        import keras
+
+        info["keras_backend"] = keras.backend.backend()
+    else:
+        info["keras_backend"] = os.environ.get("KERAS_BACKEND", "tensorflow")
     if "tensorflow" in sys.modules:
         from ._keras import tensorflow_cpu_kernels
 
@@ -46,9 +60,10 @@ def versions():
 
 
 def show_versions():
-    """Print the versions of Python, the dependencies and the machine, and TensorFlow's CPU kernels.
+    """Print the versions of Python, the dependencies and the machine, Keras' backend and TensorFlow's CPU kernels.
 
-    Starts TensorFlow (a few seconds) to tell which CPU kernels it runs.
+    Starts Keras and its backend (a few seconds) to tell which backend, and
+    which CPU kernels TensorFlow, runs.
     """
     from ._keras import import_keras
 

@@ -1,0 +1,40 @@
+"""Keras' stock input path, for the backends that have no faster one of their own."""
+
+# SPDX-License-Identifier: MIT
+
+import numpy as np
+
+__all__ = ["training_data"]
+
+
+def training_data(arrays, batch_size, order=None):
+    """A ``keras.utils.PyDataset`` of batches of ``arrays`` for ``Model.fit``.
+
+    Parameters
+    ----------
+    arrays : tuple of ndarray
+        ``(X, y)`` or ``(X, y, sample_weight)``, all with the same first
+        dimension.
+    batch_size : int
+        Rows per batch; the last batch holds the remainder, as in Keras.
+    order : skfmnist.models._input.RowOrder, default=None
+        Visit the rows in its current permutation; None visits them in
+        their order.
+
+    Returns
+    -------
+    dataset : keras.utils.PyDataset
+    """
+    import keras
+
+    class ArrayBatches(keras.utils.PyDataset):
+        def __len__(self):
+            return int(np.ceil(len(arrays[0]) / batch_size))
+
+        def __getitem__(self, index):
+            rows = slice(index * batch_size, (index + 1) * batch_size)
+            if order is not None:
+                rows = order.permutation[rows]
+            return tuple(a[rows] for a in arrays)
+
+    return ArrayBatches()
