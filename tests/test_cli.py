@@ -244,6 +244,7 @@ def test_compare_on_the_digits(tmp_path):
                  "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["metadata"]["dataset"] == "digits" and metrics["metadata"]["image_shape"] == [8, 8, 1]
+    assert metrics["versions"]["keras_backend"] == BACKEND  # (CI runs this test on each backend)
     assert metrics["metadata"]["n_test"] == 450 and metrics["class_names"] == [str(d) for d in range(10)]
     assert {row["model"]: row["test_accuracy"] > 0.9 for row in metrics["models"]} == {"dense": True, "cnn": True}
     assert (out / "wrong_cnn.png").is_file() and (out / "models" / "cnn.skfmnist").is_file()

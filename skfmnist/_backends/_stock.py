@@ -8,23 +8,7 @@ __all__ = ["training_data"]
 
 
 def training_data(arrays, batch_size, order=None):
-    """A ``keras.utils.PyDataset`` of batches of ``arrays`` for ``Model.fit``.
-
-    Parameters
-    ----------
-    arrays : tuple of ndarray
-        ``(X, y)`` or ``(X, y, sample_weight)``, all with the same first
-        dimension.
-    batch_size : int
-        Rows per batch; the last batch holds the remainder, as in Keras.
-    order : skfmnist.models._input.RowOrder, default=None
-        Visit the rows in its current permutation; None visits them in
-        their order.
-
-    Returns
-    -------
-    dataset : keras.utils.PyDataset
-    """
+    """:func:`skfmnist.models._input.training_dataset` (same parameters) as a ``keras.utils.PyDataset``."""
     import keras
 
     class ArrayBatches(keras.utils.PyDataset):

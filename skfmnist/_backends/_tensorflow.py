@@ -82,25 +82,10 @@ def accelerator():
 
 
 def training_data(arrays, batch_size, order=None):
-    """A ``tf.data.Dataset`` of batches of ``arrays`` for ``Model.fit``.
+    """:func:`skfmnist.models._input.training_dataset` (same parameters) as a ``tf.data.Dataset``.
 
-    Parameters
-    ----------
-    arrays : tuple of ndarray
-        ``(X, y)`` or ``(X, y, sample_weight)``, all with the same first
-        dimension.  Nothing is cast.
-    batch_size : int
-        Rows per batch; the last batch holds the remainder, as in Keras.
-    order : skfmnist.models._input.RowOrder, default=None
-        Visit the rows in its current permutation (held in a variable the
-        pipeline reads, updated at every epoch); None visits them in their
-        order.
-
-    Returns
-    -------
-    dataset : tf.data.Dataset
-        Yields tuples of tensors shaped like ``arrays`` with ``batch_size``
-        rows (fewer in the last batch).
+    The permutation of ``order`` is held in a variable the pipeline reads,
+    updated at every epoch.
     """
     import tensorflow as tf
 

@@ -17,7 +17,7 @@ import warnings
 
 from . import _cpu, _env
 
-__all__ = ["configure_threads", "import_keras", "tensorflow_cpu_kernels"]
+__all__ = ["import_keras", "tensorflow_cpu_kernels"]
 
 _LOCK = threading.Lock()
 _STATE = {}  # filled by the first import_keras: whether TensorFlow ran before it, what it set
@@ -93,25 +93,3 @@ def tensorflow_cpu_kernels():
     if value in ("0", "1"):
         return "oneDNN" if value == "1" else "Eigen"
     return "oneDNN" if _cpu.tensorflow_default_onednn() else "Eigen"
-
-
-def configure_threads(intra_op=None, inter_op=None):
-    """Set the backend's CPU thread counts, where it has not started its pools yet.
-
-    Parameters
-    ----------
-    intra_op : int or None
-        Threads inside one operation (a matrix multiply, a convolution).
-    inter_op : int or None
-        Operations run at once.
-
-    Returns
-    -------
-    applied : bool
-        False when the backend had started its pools and kept its settings
-        (JAX: always, it reads ``XLA_FLAGS`` when it starts).
-    """
-    import_keras()
-    from .. import _backends
-
-    return _backends.current().configure(intra_op, inter_op)
