@@ -12,6 +12,7 @@ execute arbitrary code and must only be loaded from trusted sources.
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -226,7 +227,12 @@ def _restore(spec, zf, work):
 
         ours = hasattr(step, "_jit_compile") and getattr(step, "_optimizer_is_ours", True)
         jit_compile = step._jit_compile() if ours else None  # (a builder's own compile keeps its choice)
-        step.model_ = _backends.adapt(keras.saving.load_model(model_path, safe_mode=True), jit_compile)
+        with warnings.catch_warnings():
+            # Keras turns XLA off while it loads a model whose random image layers say they cannot take it (on JAX
+            # they can); adapt() sets the estimator's choice again, and warns where a layer really cannot
+            warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`", category=UserWarning)
+            model = keras.saving.load_model(model_path, safe_mode=True)
+        step.model_ = _backends.adapt(model, jit_compile)
     return step
 
 
