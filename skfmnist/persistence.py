@@ -223,16 +223,12 @@ def _restore(spec, zf, work):
 
         keras = import_keras()
         model_path = zf.extract(spec["keras_model"], work)
-        from . import _backends
-
-        ours = hasattr(step, "_jit_compile") and getattr(step, "_optimizer_is_ours", True)
-        jit_compile = step._jit_compile() if ours else None  # (a builder's own compile keeps its choice)
         with warnings.catch_warnings():
             # Keras turns XLA off while it loads a model whose random image layers say they cannot take it (on JAX
             # they can); adapt() sets the estimator's choice again, and warns where a layer really cannot
             warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`", category=UserWarning)
-            model = keras.saving.load_model(model_path, safe_mode=True)
-        step.model_ = _backends.adapt(model, jit_compile)
+            step.model_ = keras.saving.load_model(model_path, safe_mode=True)
+        step._adapt_model()
     return step
 
 

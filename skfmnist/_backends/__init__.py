@@ -15,10 +15,10 @@ Every backend module has the same functions: ``configure(intra_op,
 inter_op)`` (CPU threads), ``accelerator()`` (the GPU it trains on, or
 None), ``training_data(arrays, batch_size, order)`` (the input of
 ``Model.fit``), ``prepare(model)`` (before it is compiled) and
-``schedule_changed(model)`` (after a learning-rate schedule is re-planned), and the constants ``JIT_COMPILE`` (what
-``jit_compile="auto"`` means there), ``MAX_STEPS_PER_EXECUTION`` (None: no
-limit) and ``FUSED_BATCH_NORM`` (a function, or None where Keras' own layer
-runs).
+``schedule_changed(model)`` (after a learning-rate schedule is
+re-planned), and the constants ``JIT_COMPILE`` (what ``jit_compile="auto"``
+means there), ``MAX_STEPS_PER_EXECUTION`` (None: no limit) and
+``FUSED_BATCH_NORM`` (a function, or None where Keras' own layer runs).
 """
 
 # SPDX-License-Identifier: MIT
@@ -82,10 +82,11 @@ def adapt(model, jit_compile=None):
     (after :func:`prepare`: Keras turns XLA off while loading a model whose
     random image layers say they do not support it).
     """
+    backend = current()
     if jit_compile is not None and model.compiled:
-        current().prepare(model)
+        backend.prepare(model)
         model.jit_compile = jit_compile
-    limit = current().MAX_STEPS_PER_EXECUTION
+    limit = backend.MAX_STEPS_PER_EXECUTION
     if limit is not None and model.compiled and model.steps_per_execution > limit:
         model.steps_per_execution = limit
     return model

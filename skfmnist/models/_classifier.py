@@ -693,12 +693,20 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         seed_states = state.pop("_seed_states", None)
         super().__setstate__(state)
         if "model_" in state:
-            _backends.adapt(self.model_, self._jit_compile() if state.get("_optimizer_is_ours", True) else None)
+            self._adapt_model()
         if seed_states is not None:
             variables = self._seed_variables()
             if len(variables) == len(seed_states):
                 for variable, value in zip(variables, seed_states):
                     variable.assign(value)
+
+    def _adapt_model(self):
+        """Make ``model_``, unpickled or loaded from a file, run on Keras' backend as this estimator compiles it.
+
+        A network the builder compiled itself keeps its own ``jit_compile``.
+        """
+        ours = getattr(self, "_optimizer_is_ours", True)
+        _backends.adapt(self.model_, self._jit_compile() if ours else None)
 
     def _seed_variables(self):
         """The state variables of the ``keras.random.SeedGenerator`` of the network's layers, in layer order."""
