@@ -49,9 +49,14 @@ class Cost:
     predict: float
     epochs: int
     overhead: float = 0.0  # seconds of every new training: tracing the training and prediction steps
+    predict_early: float = None  # per image predicted at a rung before the last (None: as ``predict``)
+
+    def __post_init__(self):
+        if self.predict_early is None:
+            self.predict_early = self.predict
 
 
-def probe(estimator, params, X, y, *, random_state=None):
+def probe(estimator, params, X, y, *, early_score_params=None, random_state=None):
     """Time two epochs of a candidate on :data:`PROBE_IMAGES` training images (the second) and a prediction.
 
     Parameters
@@ -62,6 +67,9 @@ def probe(estimator, params, X, y, *, random_state=None):
         The candidate's parameters.
     X, y : array-like
         Training data; a random subset is used.
+    early_score_params : dict or None, default=None
+        Parameters of the scoring at a halving search's early rungs: a
+        prediction with them is timed too.
     random_state : int or None, default=None
         Draws the subset.
 
@@ -85,8 +93,14 @@ def probe(estimator, params, X, y, *, random_state=None):
     start = time.perf_counter()
     estimator.predict_proba(X_probe)
     predict = (time.perf_counter() - start) / len(rows)
+    early = None
+    if early_score_params:
+        estimator.set_params(**early_score_params)
+        start = time.perf_counter()
+        estimator.predict_proba(X_probe)
+        early = (time.perf_counter() - start) / len(rows)
     return Cost(train=epoch / len(rows), predict=predict, epochs=epochs,
-                overhead=max(fit_seconds - 2 * epoch, 0.0) + max(trace - 64 * predict, 0.0))
+                overhead=max(fit_seconds - 2 * epoch, 0.0) + max(trace - 64 * predict, 0.0), predict_early=early)
 
 
 def search_seconds(costs, search, *, n_train, n_folds):
@@ -110,8 +124,9 @@ def search_seconds(costs, search, *, n_train, n_folds):
     """
     fold_train, fold_test = n_train * (n_folds - 1) / max(n_folds, 1), n_train / max(n_folds, 1)
 
-    def cv(cost, epochs, new=True):  # one candidate, ``epochs`` more on every fold, then scored on every fold
-        return n_folds * (epochs * fold_train * cost.train + fold_test * cost.predict + new * cost.overhead)
+    def cv(cost, epochs, new=True, last=True):  # one candidate, ``epochs`` more on every fold, scored on every fold
+        predict = cost.predict if last else cost.predict_early
+        return n_folds * (epochs * fold_train * cost.train + fold_test * predict + new * cost.overhead)
 
     refit = max(c.epochs * n_train * c.train + c.overhead for c in costs)
     if search is None or search == "grid" or len(costs) == 1:
@@ -119,12 +134,14 @@ def search_seconds(costs, search, *, n_train, n_folds):
     seconds, before = 0.0, 0.0
     ranked = sorted(costs, key=lambda c: -c.epochs * c.train)
     for fraction, alive in halving_rungs(len(costs), min(c.epochs for c in costs), search):
-        seconds += sum(cv(c, c.epochs * (fraction - before), new=before == 0) for c in ranked[:alive])
+        seconds += sum(cv(c, c.epochs * (fraction - before), new=before == 0, last=fraction == 1.0)
+                       for c in ranked[:alive])
         before = fraction
     return seconds + refit
 
 
-def plan_searches(models, grids, X, y, *, budget, n_test, n_folds, thorough="grid", random_state=None):
+def plan_searches(models, grids, X, y, *, budget, n_test, n_folds, thorough="grid", early_score_params=None,
+                  random_state=None):
     """Choose each searched model's search so that the comparison ends within ``budget`` seconds.
 
     Parameters
@@ -144,6 +161,9 @@ def plan_searches(models, grids, X, y, *, budget, n_test, n_folds, thorough="gri
         models without a grid).
     thorough : {"grid", "halving"}, default="grid"
         The most thorough search allowed.
+    early_score_params : dict of str to dict, default=None
+        Per model, the parameters of the scoring at a halving search's early
+        rungs (see :class:`~skfmnist.model_selection.HalvingEpochsSearchCV`).
     random_state : int or None, default=None
         Draws the probes' images.
 
@@ -158,7 +178,9 @@ def plan_searches(models, grids, X, y, *, budget, n_test, n_folds, thorough="gri
     costs = {}
     for name, estimator in models.items():
         candidates = list(ParameterGrid(grids[name])) if grids.get(name) else [{}]
-        costs[name] = [probe(estimator, params, X, y, random_state=random_state) for params in candidates]
+        early = (early_score_params or {}).get(name) if grids.get(name) else None
+        costs[name] = [probe(estimator, params, X, y, early_score_params=early, random_state=random_state)
+                       for params in candidates]
     probe_seconds = time.perf_counter() - start
     n_train = len(y)
     options = {name: ([s for s in SEARCHES if thorough == "grid" or s != "grid"] if grids.get(name) else [None])

@@ -5,6 +5,7 @@
 import dataclasses
 import hashlib
 import itertools
+import sys
 import time
 
 import numpy as np
@@ -43,6 +44,57 @@ def _as_model_dict(models):
 def _seed_everything(estimator, random_state):
     params = {k: random_state for k in estimator.get_params() if k == "random_state" or k.endswith("__random_state")}
     return estimator.set_params(**params) if params else estimator
+
+
+def _early_score_params(estimator):
+    """Test-time views off, for the cheap scores of a halving search's early rungs (None: no views to turn off)."""
+    prefix = f"{estimator.steps[-1][0]}__" if hasattr(estimator, "steps") else ""
+    params = estimator.get_params()
+    early = {f"{prefix}test_time_flip": False, f"{prefix}test_time_shift": 0}
+    return early if set(early) <= set(params) else None
+
+
+def _duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+class _RunClock:
+    """The time left for a whole comparison: the model at work's own estimate plus the plan for the models after it.
+
+    The plan's seconds of the models still to come are scaled by how the
+    finished models' actual seconds compared with their plan.
+    """
+
+    def __init__(self, plan, names):
+        self.plan, self.names, self.start = plan, list(names), time.perf_counter()
+        self.actual, self.predicted = 0.0, 0.0
+
+    def finished(self, name, seconds):
+        if self.plan is not None:
+            self.actual += seconds
+            self.predicted += self.plan[name]["predicted_seconds"]
+
+    def left(self, name, model_left):
+        """Seconds left in all, or None without a plan, given ``model_left`` of model ``name``."""
+        if self.plan is None:
+            return None
+        after = self.names[self.names.index(name) + 1:]
+        scale = self.actual / self.predicted if self.predicted else 1.0
+        return model_left + scale * sum(self.plan[m]["predicted_seconds"] for m in after)
+
+    def callback(self, name):
+        """A HalvingEpochsSearchCV callback that prints a line per finished fit, with the time left in all."""
+
+        def report(info):
+            left = self.left(name, info["seconds_left"])
+            when = (f"about {_duration(left)} left in all" if left is not None
+                    else f"about {_duration(info['seconds_left'])} left of this search")
+            params = ", ".join(f"{k.split('__')[-1]}={v!r}" for k, v in info["params"].items())
+            print(f"[compare] {name}: rung {info['rung']}/{info['n_rungs']}, fit {info['fit']}/{info['n_fits']} "
+                  f"({params}; fold {info['fold']}, {info['epochs']} epochs): {info['score']:.4f} in "
+                  f"{info['fit_seconds']:.0f} s; {when}", file=sys.stderr, flush=True)
+
+        return report
 
 
 def _image_shape(estimators):
@@ -224,8 +276,10 @@ def compare_models(
         resource, the survivors trained on
         (:class:`~skfmnist.model_selection.HalvingEpochsSearchCV`: about
         two thirds of the training of a grid search of four candidates,
-        the same fold scores for the candidates it keeps), or every
-        candidate with all its epochs (``GridSearchCV``).
+        the same fold scores for the candidates it keeps; the rungs before
+        the last score the image presets without their test-time views, a
+        fraction of the prediction time), or every candidate with all its
+        epochs (``GridSearchCV``).
     budget : float, default=None
         Seconds the whole comparison may take.  Every candidate is first
         timed on a small probe of the training images, and each searched
@@ -244,7 +298,9 @@ def compare_models(
     class_names : list of str, default=None
         Names of the classes in label order, for reports and figures.
     progress : bool, default=True
-        Report progress (bars in a terminal, lines in a log).
+        Report progress (bars in a terminal, lines in a log), with a line
+        per finished fit of a halving search and, with a ``budget``, the
+        time left for the whole comparison.
 
     Returns
     -------
@@ -275,7 +331,9 @@ def compare_models(
         seeded = {n: _seed_everything(clone(e), random_state) if random_state is not None else e
                   for n, e in models.items()}
         plan = plan_searches(seeded, param_grids, X_train, y_train, budget=float(budget), n_test=len(y_test),
-                             n_folds=cv, thorough=search, random_state=random_state)
+                             n_folds=cv, thorough=search, random_state=random_state,
+                             early_score_params={n: _early_score_params(e) for n, e in seeded.items()})
+    clock = _RunClock(plan, models)
 
     rows, fitted, reports, report_dicts, cms, histories, cv_scores, preds, probas, labels, searches = (
         {} for _ in range(11))
@@ -292,7 +350,8 @@ def compare_models(
                 how = search if plan is None else plan[name]["search"]
                 if how != "grid":
                     searcher = HalvingEpochsSearchCV(estimator, grid, factor=3 if how == "halving" else how, cv=folds,
-                                                     n_jobs=n_jobs, verbose=1 if progress else 0)
+                                                     early_score_params=_early_score_params(estimator), n_jobs=n_jobs,
+                                                     callback=clock.callback(name) if progress else None)
                 else:
                     searcher = GridSearchCV(estimator, grid, cv=folds, n_jobs=n_jobs, refit=True,
                                             verbose=2 if progress else 0, error_score="raise")
@@ -345,7 +404,10 @@ def compare_models(
             }
             if plan is not None:
                 plan[name]["seconds"] = time.perf_counter() - model_start
-            bar.update(f"{name}: test accuracy {rows[name]['test_accuracy']:.4f}")
+            clock.finished(name, time.perf_counter() - model_start)
+            left = clock.left(name, 0.0)
+            bar.update(f"{name}: test accuracy {rows[name]['test_accuracy']:.4f}"
+                       + (f"; about {_duration(left)} left in all" if left and name != list(models)[-1] else ""))
 
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"

@@ -44,10 +44,11 @@ def candidate_epochs(estimator, params):
     return int(_classifier(estimator).epochs)
 
 
-def _train(estimator, X, y, train, test, epoch, scorer, params=None):
+def _train(estimator, X, y, train, test, epoch, scorer, params=None, score_params=None):
     """Train ``estimator`` (a clone with ``params`` when given: a new training) up to ``epoch`` on ``train``.
 
-    Returns the estimator, its score on ``test``, and the seconds of training and scoring.
+    Scores it on ``test`` with ``score_params`` set for the scoring only.  Returns the estimator, its score,
+    and the seconds of training and scoring.
     """
     if params is not None:
         estimator = clone(estimator).set_params(**params)
@@ -60,7 +61,12 @@ def _train(estimator, X, y, train, test, epoch, scorer, params=None):
         _classifier(estimator).fit_until(X_train, y_train, epoch)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    score = float(scorer(estimator, _take(X, test), _take(y, test)))
+    kept = {k: v for k, v in estimator.get_params().items() if k in score_params} if score_params else {}
+    try:
+        estimator.set_params(**(score_params or {}))
+        score = float(scorer(estimator, _take(X, test), _take(y, test)))
+    finally:
+        estimator.set_params(**kept)
     return estimator, score, fit_seconds, time.perf_counter() - start
 
 
@@ -144,9 +150,24 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         it is there to compare.
     n_jobs : int, default=None
         Fits in parallel (joblib), over the candidates and folds of a rung.
+    early_score_params : dict or None, default=None
+        Parameters set on a candidate only while it is scored at a rung
+        before the last, to make those scores cheaper, e.g.
+        ``{"clf__test_time_flip": False, "clf__test_time_shift": 0}`` for the
+        image presets, whose test-time views multiply the prediction time by
+        up to 18.  The last rung, whose scores choose the winner, scores
+        with the estimator's own parameters.  None: every rung scores the
+        same way, as scikit-learn's halving does.
     verbose : int, default=0
         1 prints a line per finished fit (its score and seconds, and the
         search's time left, from the seconds per epoch so far) and per rung.
+    callback : callable or None, default=None
+        Called after every finished fit with a dict: ``rung`` and
+        ``n_rungs``, ``fit`` and ``n_fits`` (of the rung), ``params``,
+        ``fold``, ``epochs``, ``score``, ``fit_seconds`` and
+        ``seconds_left`` (the search's estimate, the refit included), e.g.
+        to report the progress of a larger job; ``skfmnist compare`` prints
+        the time left for the whole comparison with it.
     random_state : int, RandomState instance or None, default=None
         Shuffles the folds when ``cv`` is an int (the estimator's own
         ``random_state`` seeds its training).
@@ -158,7 +179,8 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         layout: ``iter`` (the rung), ``n_resources`` (epochs trained),
         ``params``, ``param_<name>``, ``split<i>_test_score``,
         ``mean_test_score``, ``std_test_score``, ``rank_test_score``
-        (candidates of later rungs first), ``mean_fit_time`` (seconds of one
+        (candidates of later rungs first; a rung before the last scores
+        with ``early_score_params``), ``mean_fit_time`` (seconds of one
         fold's training in that rung) and ``cumulative_fit_time`` (a fold's
         training seconds so far).
     best_index_ : int
@@ -204,7 +226,7 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
     """
 
     def __init__(self, estimator, param_grid, *, factor=3, cv=3, scoring=None, refit=True, continue_fits=True,
-                 n_jobs=None, verbose=0, random_state=None):
+                 early_score_params=None, n_jobs=None, verbose=0, callback=None, random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
         self.factor = factor
@@ -212,8 +234,10 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.scoring = scoring
         self.refit = refit
         self.continue_fits = continue_fits
+        self.early_score_params = early_score_params
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.callback = callback
         self.random_state = random_state
 
     def _check(self):
@@ -228,6 +252,15 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
         candidates = list(ParameterGrid(self.param_grid))
         if not candidates:
             raise ValueError("param_grid has no candidates.")
+        if self.early_score_params is not None:
+            if not isinstance(self.early_score_params, dict):
+                raise TypeError(f"early_score_params must be a dict or None, got {self.early_score_params!r}.")
+            unknown = set(self.early_score_params) - set(self.estimator.get_params())
+            if unknown:
+                raise ValueError(f"early_score_params names parameters that {type(self.estimator).__name__} does "
+                                 f"not have: {sorted(unknown)}.")
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be callable or None, got {self.callback!r}.")
         return candidates
 
     def fit(self, X, y, **fit_params):
@@ -286,15 +319,19 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
                 delayed(_train)(
                     self.estimator if restart else fitted[c, f], X, y, *folds[f], epochs[c], self.scorer_,
                     params=candidates[c] if restart else None,
+                    score_params=self.early_score_params if rung < n_rungs - 1 else None,
                 )
                 for c, f in tasks
             )
             scores, fit_times = {c: [] for c in alive}, {c: [] for c in alive}
             for i, ((c, f), (estimator, score, fit_s, _)) in enumerate(zip(tasks, out)):
                 done += epochs[c] - (0 if restart else trained[c])
+                left = max(planned - done, 0.0) * (time.perf_counter() - start) / done
+                if self.callback is not None:
+                    self.callback({"rung": rung + 1, "n_rungs": n_rungs, "fit": i + 1, "n_fits": len(tasks),
+                                   "params": candidates[c], "fold": f + 1, "epochs": epochs[c], "score": score,
+                                   "fit_seconds": fit_s, "seconds_left": left})
                 if self.verbose:
-                    elapsed = time.perf_counter() - start
-                    left = max(planned - done, 0.0) * elapsed / done
                     print(f"[HalvingEpochsSearchCV] rung {rung + 1}/{n_rungs}, fit {i + 1}/{len(tasks)} "
                           f"({candidates[c]}, fold {f + 1}, {epochs[c]} epochs): {score:.4f} in {fit_s:.0f} s; "
                           f"about {_duration(left)} left", flush=True)
