@@ -336,7 +336,11 @@ def _check_out(args, parser):
 
 
 def _compare(args, parser):
+    import time
+
     from ._registry import MODELS
+
+    start = time.perf_counter()
 
     if args.threads and args.dask_scheduler:
         parser.error("--threads and --dask-scheduler exclude each other: Dask chooses its workers' threads")
@@ -422,6 +426,7 @@ def _compare(args, parser):
         result = run(n_jobs)
     result.metadata["parallel"] = {"backend": backend, "n_jobs": n_jobs}
     result.metadata.update(data_meta)
+    result.metadata["seconds"] = time.perf_counter() - start  # the whole command so far: data, plan, every model
     out = result.save(args.out, overwrite=args.overwrite)
     print(result.table[["test_accuracy", "macro_f1", "cv_mean", "fit_seconds"]].to_string())
     for line in result.conclusions():

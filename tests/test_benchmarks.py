@@ -329,3 +329,24 @@ def test_device_check_without_a_gpu_says_so_and_exits_0(capsys):
     check = _load(BENCH.parent / "device_check.py")
     assert check.main(["--backends", "tensorflow"]) == 0
     assert "No GPU visible to tensorflow: nothing to check." in capsys.readouterr().out
+
+
+def test_bench_compare_renders_the_commands_report(tmp_path):
+    from skfmnist.cli import main
+
+    report = tmp_path / "report"
+    assert main(["compare", "--dataset", "digits", "--models", "dense,cnn", "--epochs", "3", "--no-progress",
+                 "--out", str(report)]) == 0
+    bench = _load(BENCH.parent / "bench_compare.py")
+    out = tmp_path / "RESULTS.md"
+    assert bench.main(["--report", str(report), "--out", str(out)]) == 0
+    text = out.read_text()
+    section = text.split("<!-- begin main-job -->")[1]
+    assert "## The main job" in section and re.search(r"Wall time of the whole command: \*\*\d+\.\d min", section)
+    # per model its search, per rung of each search its training, and the pair's two tests
+    assert "| dense | successive halving by 3 |" in section and "| cnn | successive halving by 3 |" in section
+    assert re.search(r"\| cnn \| 2 \| 2 \| 3 \| \d+ \| \d+\.\d\d% \(", section)
+    assert re.search(r"\| dense - cnn \| [+-]\d+\.\d\d pts \| [\d.e-]+ \| [\d.e-]+ \|", section)
+    recorded = json.loads((tmp_path / "results.json").read_text())["main_job"]
+    assert recorded["budget_s"] == 1800 and recorded["tested_pairs"] == recorded["pairs"] == 1
+    assert "main job: every preset searched" in text.split("<!-- end targets -->")[0]

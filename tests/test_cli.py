@@ -104,6 +104,8 @@ def test_saved_models_load_and_predict(quick_report, fmnist_small):
         (["compare", "--grid", "/nonexistent/grid.json"], "no such file"),
         (["nonsense"], "invalid choice"),
         (["compare", "--threads", "--dask-scheduler", "tcp://h:8786"], "exclude each other"),
+        (["compare", "--search", "--early-stopping"], "--early-stopping changes the epochs a fit trains"),
+        (["compare", "--budget", "20", "--max-fit-time", "60"], "--max-fit-time changes the epochs a fit trains"),
     ],
 )
 def test_bad_options_are_usage_errors(argv, message, capsys):
@@ -238,11 +240,23 @@ def test_native_noise_filter_keeps_everything_else():
     assert not any(_NATIVE_NOISE.match(line) for line in kept)
 
 
-def test_compare_on_the_digits(tmp_path):
+def test_compare_on_the_digits(tmp_path, capsys):
+    # the plain command: every model searched over its grid within the default budget, cross-validated, refit
     out = tmp_path / "digits"
-    assert main(["compare", "--dataset", "digits", "--models", "dense,cnn", "--epochs", "10", "--no-progress",
+    assert main(["compare", "--dataset", "digits", "--models", "dense,cnn", "--epochs", "10",
                  "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
+    meta = metrics["metadata"]
+    assert meta["budget_seconds"] == 30 * 60 and meta["cv"] == 3 and meta["search"] == "halving"
+    assert {m: meta["plan"][m]["search"] for m in ("dense", "cnn")} == {"dense": 3, "cnn": 3}
+    for row in metrics["models"]:
+        assert row["best_params"] and len(metrics["cv_scores"][row["model"]]) == 3
+        assert len(metrics["search_results"][row["model"]]) == 4 + 2  # 4 candidates, then the best 2
+    assert all(np.isfinite(p["cv_ttest_pvalue"]) for p in metrics["pairwise"])
+    # the plan, then a line per finished fit (6 candidate-rungs x 3 folds per model) with the time left in all
+    plan, *fits = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[compare] ")]
+    assert re.match(r"\[compare\] plan for 30 min: dense successive halving by 3 \(\d+ s\), cnn ", plan)
+    assert len(fits) == 2 * 6 * 3 and all(re.search(r"; about \d+ (s|min) left in all$", line) for line in fits)
     assert metrics["metadata"]["dataset"] == "digits" and metrics["metadata"]["image_shape"] == [8, 8, 1]
     assert metrics["versions"]["keras_backend"] == BACKEND  # (CI runs this test on each backend)
     assert metrics["metadata"]["n_test"] == 450 and metrics["class_names"] == [str(d) for d in range(10)]

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -146,6 +146,36 @@ def test_halving_is_reproducible_and_says_what_it_cannot_do(digits, capsys):
         HalvingEpochsSearchCV(_dense(), {"dropout": [0.0]}, factor=1).fit(X, y)
     with pytest.raises(TypeError, match="takes no fit parameters"):
         HalvingEpochsSearchCV(_dense(), {"dropout": [0.0]}).fit(X, y, sample_weight=np.ones(len(y)))
+
+
+def test_early_rungs_score_with_early_score_params_and_the_last_with_the_estimators_own(digits):
+    X, y = digits
+    images = X.reshape(-1, 8, 8)
+    cnn = CNNClassifier(filters=(8,), dense_units=16, epochs=6, test_time_flip=True, test_time_shift=1, random_state=0)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    early = {"test_time_flip": False, "test_time_shift": 0}
+    calls = []
+    search = HalvingEpochsSearchCV(cnn, {"dropout": [0.0, 0.5]}, factor=2, cv=cv, early_score_params=early,
+                                   callback=calls.append, refit=False).fit(images, y)
+    grid = GridSearchCV(cnn, {"dropout": [0.0, 0.5]}, cv=cv).fit(images, y)
+    results = search.cv_results_
+    # rung 1 (3 epochs of 6): the scores of the network so far without its test-time views
+    train, test = next(cv.split(images, y))
+    part = clone(cnn).set_params(dropout=0.0).fit_until(images[train], y[train], 3)
+    with_views = part.score(images[test], y[test])
+    part.set_params(**early)
+    assert results["split0_test_score"][0] == part.score(images[test], y[test]) != with_views
+    # the last rung: the estimator's own scoring, so the grid's fold scores exactly
+    last = np.flatnonzero(results["iter"] == 1)[0]
+    j = grid.cv_results_["params"].index(results["params"][last])
+    assert results["mean_test_score"][last] == grid.cv_results_["mean_test_score"][j]
+    # a call per finished fit, with the search's time left shrinking to zero at the end
+    assert [(c["rung"], c["fit"]) for c in calls] == [(1, i) for i in range(1, 7)] + [(2, i) for i in range(1, 4)]
+    assert calls[-1]["seconds_left"] == 0 and all(c["seconds_left"] >= 0 and 0 <= c["score"] <= 1 for c in calls)
+    with pytest.raises(ValueError, match=r"does not have: \['test_time_flips'\]"):
+        HalvingEpochsSearchCV(cnn, {"dropout": [0.0]}, early_score_params={"test_time_flips": False}).fit(images, y)
+    with pytest.raises(TypeError, match="callback must be callable"):
+        HalvingEpochsSearchCV(cnn, {"dropout": [0.0]}, callback="print").fit(images, y)
 
 
 @pytest.mark.slow

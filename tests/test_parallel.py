@@ -175,6 +175,27 @@ def test_dask_grid_search_matches_serial(dask_cluster, serial):
 
 
 @pytest.mark.timeout(300)
+def test_dask_halving_search_matches_serial(dask_cluster):
+    # survivors go on from the weights a worker trained: the fold estimators travel back and out again
+    from skfmnist.model_selection import HalvingEpochsSearchCV
+    from skfmnist.parallel import dask_backend
+
+    pipe = make_model_pipeline("dense", epochs=3, batch_size=32, random_state=0)
+
+    def search(n_jobs):
+        return HalvingEpochsSearchCV(pipe, GRID, cv=3, n_jobs=n_jobs, random_state=0).fit(X, Y)
+
+    serial = search(1)
+    with dask_backend(client=dask_cluster, scatter=[X, Y]):
+        distributed = search(-1)
+    assert distributed.n_candidates_ == serial.n_candidates_ == [4, 2]
+    for key in ("mean_test_score", "split2_test_score", "n_resources"):
+        np.testing.assert_array_equal(distributed.cv_results_[key], serial.cv_results_[key])
+    assert distributed.best_params_ == serial.best_params_
+    np.testing.assert_array_equal(distributed.predict_proba(X[:20]), serial.predict_proba(X[:20]))
+
+
+@pytest.mark.timeout(300)
 def test_dask_survives_a_killed_worker(dask_cluster, serial):
     from skfmnist.parallel import dask_backend
 

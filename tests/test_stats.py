@@ -63,3 +63,29 @@ def test_corrected_ttest_is_more_conservative_than_plain():
 def test_holm_matches_hand_computation():
     np.testing.assert_allclose(holm([0.01, 0.02, 0.04]), [0.03, 0.04, 0.04])
     np.testing.assert_allclose(holm([0.5, 0.01]), [0.5, 0.02])
+
+
+def test_both_tests_of_every_pair_are_holm_adjusted_over_the_pairs():
+    import pandas as pd
+
+    from skfmnist.evaluation._compare import _pairwise
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    preds = {m: np.where(rng.random(400) < acc, y, 1 - y) for m, acc in (("a", 0.9), ("b", 0.8), ("c", 0.85))}
+    table = pd.DataFrame({"test_accuracy": {m: float(np.mean(p == y)) for m, p in preds.items()}})
+    folds = {"a": np.array([0.90, 0.91, 0.89]), "b": np.array([0.80, 0.82, 0.81]), "c": np.array([.86, .85, .83])}
+    pairs = _pairwise(table, preds, folds, y, cv=3)
+    np.testing.assert_allclose(pairs["mcnemar_pvalue_holm"], holm(pairs["mcnemar_pvalue"]))
+    np.testing.assert_allclose(pairs["cv_ttest_pvalue_holm"], holm(pairs["cv_ttest_pvalue"]))
+    assert (pairs["cv_ttest_pvalue_holm"] > pairs["cv_ttest_pvalue"]).any()
+    # c without folds: the t-test exists for the one pair with folds on both sides, adjusted over the pairs tested
+    pairs = _pairwise(table, preds, {**folds, "c": None}, y, cv=3).set_index(["model_a", "model_b"])
+    assert pairs["cv_ttest_pvalue"].notna().tolist() == [True, False, False]
+    assert pairs.loc[("a", "b"), "cv_ttest_pvalue_holm"] == pairs.loc[("a", "b"), "cv_ttest_pvalue"]
+    assert pairs["cv_ttest_pvalue_holm"].isna().tolist() == [False, True, True]
+    # neither test significant: the verdict says that they do not tell the two models apart
+    same = {"a": preds["a"], "b": preds["a"].copy()}
+    same_folds = {"a": folds["a"], "b": folds["a"] + [0.001, -0.001, 0.0]}
+    verdict = _pairwise(table.loc[["a", "b"]], same, same_folds, y, cv=3)["verdict"][0]
+    assert "NOT statistically significant" in verdict and "Neither test tells a and b apart." in verdict

@@ -79,7 +79,8 @@ def probe(estimator, params, X, y, *, early_score_params=None, random_state=None
     """
     estimator = clone(estimator).set_params(**params)
     epochs = int(_classifier(estimator).epochs)
-    estimator.set_params(**{_epochs_key(estimator): 2})
+    key = _epochs_key(estimator)
+    estimator.set_params(**{key: 2, key.replace("epochs", "callbacks"): None})  # (no progress lines of a probe)
     rows = np.random.default_rng(random_state).permutation(len(y))[: min(PROBE_IMAGES, len(y))]
     X_probe, y_probe = _take(X, rows), _take(y, rows)
     start = time.perf_counter()

@@ -15,8 +15,9 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 
 from ..model_selection import HalvingEpochsSearchCV
-from ..model_selection._halving import _classifier, candidate_epochs
+from ..model_selection._halving import _classifier, _duration, candidate_epochs
 from ..utils._progress import Progress
+from ._report import _search_name
 from ._stats import corrected_cv_ttest, holm, mcnemar_test
 
 __all__ = ["ComparisonResult", "compare_models"]
@@ -52,10 +53,6 @@ def _early_score_params(estimator):
     params = estimator.get_params()
     early = {f"{prefix}test_time_flip": False, f"{prefix}test_time_shift": 0}
     return early if set(early) <= set(params) else None
-
-
-def _duration(seconds):
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 class _RunClock:
@@ -224,9 +221,11 @@ def _verdict(a, b, acc_a, acc_b, p_adj, cv_p):
             "show that either model is better."
         )
     if cv_p is not None and not np.isnan(cv_p):
-        text += f" Cross-validation folds: corrected t-test p = {cv_p:.3g}" + (
+        text += f" Cross-validation folds: corrected t-test, Holm-adjusted p = {cv_p:.3g}" + (
             " (significant)." if cv_p < ALPHA else " (not significant)."
         )
+        if p_adj >= ALPHA and cv_p >= ALPHA:
+            text += f" Neither test tells {a} and {b} apart."
     return text
 
 
@@ -333,6 +332,12 @@ def compare_models(
         plan = plan_searches(seeded, param_grids, X_train, y_train, budget=float(budget), n_test=len(y_test),
                              n_folds=cv, thorough=search, random_state=random_state,
                              early_score_params={n: _early_score_params(e) for n, e in seeded.items()})
+        if progress:
+            searches = ", ".join(f"{n} {_search_name(plan[n]['search'])} ({_duration(plan[n]['predicted_seconds'])})"
+                                 for n in models)
+            total = plan["probe_seconds"] + sum(plan[n]["predicted_seconds"] for n in models)
+            print(f"[compare] plan for {_duration(budget)}: {searches}; about {_duration(total)} in all",
+                  file=sys.stderr, flush=True)
     clock = _RunClock(plan, models)
 
     rows, fitted, reports, report_dicts, cms, histories, cv_scores, preds, probas, labels, searches = (
@@ -504,6 +509,10 @@ def _pairwise(table, preds, cv_scores, y_test, cv):
     pairwise = pd.DataFrame(rows)
     if len(pairwise):
         pairwise["mcnemar_pvalue_holm"] = holm(pairwise["mcnemar_pvalue"])
+        tested = pairwise["cv_ttest_pvalue"].notna().to_numpy()  # (pairs without folds on both sides: no test)
+        pairwise["cv_ttest_pvalue_holm"] = np.nan
+        if tested.any():
+            pairwise.loc[tested, "cv_ttest_pvalue_holm"] = holm(pairwise.loc[tested, "cv_ttest_pvalue"])
         pairwise["significant"] = pairwise["mcnemar_pvalue_holm"] < ALPHA
         pairwise["verdict"] = [
             _verdict(
@@ -512,7 +521,7 @@ def _pairwise(table, preds, cv_scores, y_test, cv):
                 table.loc[r.model_a, "test_accuracy"],
                 table.loc[r.model_b, "test_accuracy"],
                 r.mcnemar_pvalue_holm,
-                r.cv_ttest_pvalue,
+                r.cv_ttest_pvalue_holm,
             )
             for r in pairwise.itertuples()
         ]

@@ -143,6 +143,7 @@ def _pairwise_rows(result):
         "McNemar p",
         "Holm p",
         "CV t-test p",
+        "CV t-test Holm p",
         "significant",
     ]
     rows = [
@@ -155,6 +156,7 @@ def _pairwise_rows(result):
             f"{r.mcnemar_pvalue:.3g}",
             f"{r.mcnemar_pvalue_holm:.3g}",
             _fmt(r.cv_ttest_pvalue, "{:.3g}"),
+            _fmt(getattr(r, "cv_ttest_pvalue_holm", float("nan")), "{:.3g}"),
             "yes" if r.significant else "no",
         ]
         for r in result.pairwise.itertuples()
@@ -335,7 +337,9 @@ def _blocks(result, figures, command):
                    ("p", f"Each searched model's candidates, scored by {n_folds}-fold stratified cross-validation "
                          "on the training images; the chosen one was refit on all of them. Successive halving "
                          "trains every candidate for a fraction of its epochs and the best of them on, from the "
-                         "weights they reached, to all their epochs at the last rung.")]
+                         "weights they reached, to all their epochs at the last rung; its rungs before the last "
+                         "score the image presets without their test-time views, the last rung (which chooses) "
+                         "with them.")]
         if plan:
             blocks += [("p", f"Time budget: {meta['budget_seconds'] / 60:.0f} minutes. Each candidate was timed "
                              f"on a small probe first ({plan['probe_seconds']:.0f} s), and each model got the most "
