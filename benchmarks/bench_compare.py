@@ -57,8 +57,11 @@ def rung_rows(model, search_rows, n_folds):
     return rows
 
 
-def render(metrics, wall_seconds, command):
-    """The "main-job" section's Markdown and its figures for results.json."""
+def render(metrics, wall_seconds, command, compare_command=None):
+    """The "main-job" section's Markdown and its figures for results.json.
+
+    ``compare_command`` is the command as shown (default: the one ``metrics.json`` recorded).
+    """
     from skfmnist.evaluation._report import _search_name
 
     meta = metrics["metadata"]
@@ -66,8 +69,9 @@ def render(metrics, wall_seconds, command):
     budget = meta.get("budget_seconds")
     models = {row["model"]: row for row in metrics["models"]}
     n_folds = meta.get("cv") or 3
+    shown = compare_command or metrics.get("command", "skfmnist compare")
     lines = ["## The main job: tuned, cross-validated comparison", "", *header(command, (
-        f"`{metrics.get('command', 'skfmnist compare')}`; {meta['n_train']} training / {meta['n_test']} test images, "
+        f"`{shown}`; {meta['n_train']} training / {meta['n_test']} test images, "
         f"{n_folds}-fold stratified cross-validation, budget "
         + (f"{budget / 60:.0f} min" if budget else "none") + f", random_state={meta['random_state']}"))]
     within = "n/a" if not budget else ("yes" if wall_seconds <= budget else "**no**")
@@ -125,7 +129,8 @@ def main(argv=None):
             wall = metrics["metadata"].get("seconds")
             if wall is None:
                 parser.error(f"{report}/metrics.json has no seconds of the command (written by an older skfmnist)")
-    text, figures = render(metrics, wall, command_line("bench_compare.py", argv))
+    shown = None if args.report is not None else shlex.join(["skfmnist", "compare", *args.compare_args])
+    text, figures = render(metrics, wall, command_line("bench_compare.py", argv), shown)
     print(text)
     if args.out is not None and not args.compare_args:  # (a run with other arguments is not the main job)
         write_section(args.out, "main-job", text)
