@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cro
 from skfmnist import CNNClassifier, DeepCNNClassifier, DenseClassifier, KerasClassifier, make_model_pipeline
 from skfmnist.pipeline import MODEL_NAMES
 
-from .conftest import nan_weights_after_first_epoch, requires_data
+from .conftest import BACKEND, nan_weights_after_first_epoch, requires_data
 
 FAST = {"epochs": 2, "batch_size": 64, "random_state": 0}
 # test accuracy floors after 2 epochs on 3,000 training images (chance: 0.10)
@@ -396,7 +396,10 @@ def test_no_float64_copy_of_the_images_on_the_path(name, params):
     # + the small probability matrices, and with the test-time views (deep_cnn) one moved copy
     # of one prediction batch (1,024 images) and its mirror image at a time, never of the whole input
     batch_bytes = 1024 * 784 * 4  # the classifiers predict 1,024 images at a time
-    assert predict_peak < 1.1 * float32_mb + 2 * batch_bytes
+    # (PyTorch's tensors share the NumPy buffers they are made from: at its peak the mirror images of two views
+    # were alive, measured with tracemalloc, two batches more; still far from a copy of the whole input)
+    extra = 2 if BACKEND == "torch" else 0
+    assert predict_peak < 1.1 * float32_mb + (2 + extra) * batch_bytes
 
 
 @pytest.mark.parametrize("Est", [CNNClassifier, DeepCNNClassifier])
