@@ -19,6 +19,7 @@ renders a report that the command already wrote (its own seconds, from
 
 import argparse
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -106,7 +107,7 @@ def render(metrics, wall_seconds, command, compare_command=None):
                                 ("McNemar p", ("mcnemar", "{:.3g}")), ("corrected CV t-test p", ("ttest", "{:.3g}"))]),
                   ""]
     figures = {"wall_s": wall_seconds, "budget_s": budget, "n_train": meta["n_train"],
-               "tested_pairs": sum(p["ttest"] == p["ttest"] for p in pairs), "pairs": len(pairs),
+               "tested_pairs": sum(not math.isnan(p["ttest"]) for p in pairs), "pairs": len(pairs),
                "models": {m: {"search": r["search"], "seconds": r["actual"], "test": r["test"]} for m, r in
                           zip(models, per_model)}}
     return "\n".join(lines), figures

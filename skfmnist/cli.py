@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 
 from ._version import __version__
@@ -336,8 +337,6 @@ def _check_out(args, parser):
 
 
 def _compare(args, parser):
-    import time
-
     from ._registry import MODELS
 
     start = time.perf_counter()

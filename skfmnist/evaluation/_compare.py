@@ -63,7 +63,7 @@ class _RunClock:
     """
 
     def __init__(self, plan, names):
-        self.plan, self.names, self.start = plan, list(names), time.perf_counter()
+        self.plan, self.names = plan, list(names)
         self.actual, self.predicted = 0.0, 0.0
 
     def finished(self, name, seconds):
@@ -333,10 +333,10 @@ def compare_models(
                              n_folds=cv, thorough=search, random_state=random_state,
                              early_score_params={n: _early_score_params(e) for n, e in seeded.items()})
         if progress:
-            searches = ", ".join(f"{n} {_search_name(plan[n]['search'])} ({_duration(plan[n]['predicted_seconds'])})"
-                                 for n in models)
+            chosen = ", ".join(f"{n} {_search_name(plan[n]['search'])} ({_duration(plan[n]['predicted_seconds'])})"
+                               for n in models)
             total = plan["probe_seconds"] + sum(plan[n]["predicted_seconds"] for n in models)
-            print(f"[compare] plan for {_duration(budget)}: {searches}; about {_duration(total)} in all",
+            print(f"[compare] plan for {_duration(budget)}: {chosen}; about {_duration(total)} in all",
                   file=sys.stderr, flush=True)
     clock = _RunClock(plan, models)
 
