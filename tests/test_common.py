@@ -8,23 +8,32 @@ from skfmnist import KerasClassifier
 from skfmnist.utils.discovery import all_estimators
 
 
-def small_network(meta, hidden=16):
-    """A user network, as a scikeras builder is written: from ``meta`` and its own parameter."""
-    import keras
+class SmallNetwork:
+    """A user network, as a scikeras builder is written: from ``meta`` and its own parameter.
 
-    return keras.Sequential([
-        keras.Input(meta["X_shape_"][1:]),
-        keras.layers.Flatten(),
-        keras.layers.Dense(hidden, activation="relu"),
-        keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-    ])
+    A callable object rather than a function so that its repr, which is in every test id, has no memory
+    address: pytest-xdist's workers must each collect the same ids.
+    """
+
+    def __call__(self, meta, hidden=16):
+        import keras
+
+        return keras.Sequential([
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Flatten(),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ])
+
+    def __repr__(self):
+        return "small_network"
 
 
 def _instances():
     # check_estimator(Est()): scikit-learn requires its checks to pass with the default parameters
     for name, cls in all_estimators():
         if cls is KerasClassifier:  # the one estimator that needs a network of the user's
-            yield cls(small_network, epochs=30, learning_rate=0.01)
+            yield cls(SmallNetwork(), epochs=30, learning_rate=0.01)
         else:
             yield cls()
 
