@@ -2,26 +2,27 @@
 
 import os
 
+import joblib
+import numpy as np
+import pytest
+
+from skfmnist.datasets import FILES, get_data_home
+from skfmnist.datasets._fashion_mnist import ENV_VAR
+
 
 def _share_the_cores_between_xdist_workers():
-    """Give each pytest-xdist worker its share of the cores, before any Keras backend starts its thread pools.
+    """Give each pytest-xdist worker its share of the cores, before a test module starts a Keras backend.
 
     Two workers that each start a pool over all the cores oversubscribe them (PyTorch's OpenMP pool then ran
-    the fast tests slower than one process did).  A thread count the environment sets already wins.
+    the fast tests slower than one process did).  joblib counts the cores this process may use (affinity and
+    container quotas), as it does for its own workers.  A thread count the environment sets already wins.
     """
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores // workers)))
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, joblib.cpu_count() // workers)))
 
 
 _share_the_cores_between_xdist_workers()
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from skfmnist.datasets import FILES, get_data_home  # noqa: E402
-from skfmnist.datasets._fashion_mnist import ENV_VAR  # noqa: E402
 
 
 def _data_available():
