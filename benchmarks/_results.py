@@ -40,6 +40,7 @@ python benchmarks/bench_compare.py --out benchmarks/RESULTS.md    # the README's
 python benchmarks/bench_accuracy.py --out benchmarks/RESULTS.md   # 3 seeds of each default pipeline (about 35 min)
 python benchmarks/bench_speed.py --out benchmarks/RESULTS.md      # overhead, peer, parts, grid (about 25 min)
 python benchmarks/model_selection.py --render benchmarks/selection.jsonl --out benchmarks/RESULTS.md
+python benchmarks/model_selection.py --render-ablation benchmarks/ablation.jsonl --out benchmarks/RESULTS.md
 python benchmarks/bench_backends.py --out benchmarks/RESULTS.md   # the CNN on each backend (about 15 min)
 python benchmarks/device_check.py --out benchmarks/RESULTS.md     # on a GPU only; exits 0 without one
 ```
@@ -116,6 +117,10 @@ def write_section(path, name, text):
     os.replace(tmp, path)
 
 
+#: The fixed accuracy (%) of the network alone whose first epoch, and training seconds, a run reports: time to
+#: accuracy, as airbench measures it (test accuracy in bench_accuracy.py, validation accuracy in the ablations).
+CURVE_THRESHOLDS = {"dense": 90.0, "cnn": 92.5, "deep_cnn": 93.5}
+
 #: Test accuracy (%, mean of the seeds), training seconds (each seed) and the worst seed's accuracy (%, or None)
 #: each default pipeline must reach.
 ACCURACY_TARGETS = {"dense": (90.5, 30.0, None), "cnn": (93.3, 60.0, None), "deep_cnn": (94.0, 300.0, 93.8)}
@@ -190,10 +195,23 @@ def record(path, figures):
     data = json.loads(store.read_text()) if store.exists() else {}
     data.update(figures)
     store.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    machines = _machines(Path(path).read_text()) if Path(path).exists() else {}
+    rows = [{**row, "machine": machines.get(row["section"], "n/a")} for row in _target_rows(data)]
     text = "\n".join([
         "## Targets", "",
-        "The newest figure of every target, from the sections below (each names its run).", "",
-        table(_target_rows(data), [("target", ("target", "{}")), ("newest figure", ("figure", "{}")),
-                                   ("met", ("met", "{}")), ("section", ("section", "{}"))]),
+        "The newest figure of every target, from the sections below (each names its run and the machine it ran "
+        "on; seconds compare only between figures of one machine).", "",
+        table(rows, [("target", ("target", "{}")), ("newest figure", ("figure", "{}")), ("met", ("met", "{}")),
+                     ("section", ("section", "{}")), ("machine", ("machine", "{}"))]),
     ])
     write_section(path, "targets", text)
+
+
+def _machines(text):
+    """``{section: CPU}`` from the "Machine: <CPU>, <n> cores." line of each section of ``text`` that has one."""
+    found = {}
+    for name, block in _sections(text).items():
+        match = re.search(r"^Machine: (.+?), \d+ cores\.", block, re.M)
+        if match:
+            found[name] = match.group(1)
+    return found

@@ -89,6 +89,7 @@ def test_bench_accuracy_quick(tmp_path):
     assert "without test-time shifts %" in text and "network alone %" in text
     assert "speed figures" in text  # the other benchmark's section is kept
     assert text.count("<!-- begin accuracy -->") == 1 and "| deep_cnn |" in text
+    assert "## Accuracy of the pipelines with epochs=1" in text  # --quick's one epoch: not the defaults
     png = tmp_path / "accuracy_vs_time.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # running again replaces the section instead of appending a second one
@@ -177,6 +178,8 @@ def test_targets_come_from_the_recorded_figures(tmp_path):
         {"model": "deep_cnn", "acc_mean": 94.1, "acc_min": 93.7, "max_s": 250.0, "n_seeds": 3}]})
     results.record(path, {"overhead": [{"fit_ratio": 0.8, "predict_ratio": 1.2}]})
     float32 = results.PARAMS_TARGETS["deep_cnn in float32"][1]
+    results.write_section(path, "accuracy-float32", "## float32\n\nMachine: Some CPU (family 1, model 2), 2 cores. "
+                          "Python 3.11.7.\n")
     results.record(path, {results.params_key(float32): [
         {"model": "deep_cnn", "acc_mean": 94.2, "acc_min": 94.0, "max_s": 800.0, "n_seeds": 3,
          "section": "accuracy-float32"}]})
@@ -187,7 +190,8 @@ def test_targets_come_from_the_recorded_figures(tmp_path):
     assert "| deep_cnn: test accuracy >= 94.0%, worst seed >= 93.8% in <= 300 s of training | 94.10% (mean of 3 " \
         "seeds, worst 93.70%), at most 250 s | **no** |" in text
     assert "| deep_cnn in float32: test accuracy >= 94.0% in <= 900 s of training | 94.20% (mean of 3 seeds, worst " \
-        "94.00%), at most 800 s | yes | accuracy-float32 |" in text
+        "94.00%), at most 800 s | yes | accuracy-float32 | Some CPU (family 1, model 2) |" in text
+    assert "25 s | yes | accuracy | n/a |" in text  # a section without a machine line
     assert "fit 0.80x, predict 1.20x (the largest over the models) | **no** |" in text  # both kept
 
 
@@ -232,16 +236,21 @@ def test_ablation_rows_add_one_change_each_and_render_over_the_seeds(tmp_path):
     assert configs[0][1]["epochs"] == 36 and configs[1][1]["epochs"] == 12
     for (_, before), (_, after) in zip(configs, configs[1:]):  # each row keeps the row above and changes it
         assert set(before) <= set(after) and before != after
+    curves = {0: [91.0, 93.0, 93.6, 94.0], 1: [92.0, 93.5, 93.9, 94.2]}  # the deep CNN's threshold: 93.5%
     records = [{"ablation": ["deep_cnn", row], "seed": seed, "final_val_views": 93.0 + row + seed / 10,
-                "final_val": 92.0 + row, "train_s": 100.0 * (row + 1), "cpu": "some CPU"}
+                "final_val": 92.0 + row, "train_s": 100.0 * (row + 1), "cpu": "some CPU", "val_curve": curves[row]}
                for row in (0, 1) for seed in (0, 1, 2)]
+    records[2]["val_curve"] = [91.0, 92.0, 93.0, 93.4]  # row 0, seed 2 never reaches it
     log = tmp_path / "ablation.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "R.md"
     selection.main(["--render-ablation", str(log), "--out", str(out)])
     text = out.read_text()
     assert "<!-- begin ablation-deep_cnn -->" in text and "on some CPU" in text
-    assert "| 1 | cut to 12 epochs (a third of the training) | 12 | 200 | 94.10 | 94.00 | 93.00 | 3 |" in text
+    # time to accuracy: the first epoch at 93.5% and the share of the training seconds to its end
+    assert "| 1 | cut to 12 epochs (a third of the training) | 12 | 200 | 94.10 | 94.00 | 93.00 | 2.0 (100 s) | 3 |" \
+        in text
+    assert "| 93.00 | 92.00 | not reached (1 of 3 seeds) | 3 |" in text
     assert "one-cycle" not in text.split("Tried and not kept")[0].split("| 1 |")[1]  # rows not run are left out
 
 
