@@ -65,8 +65,9 @@ def _plain_keras(fitted):
     model = fitted.model_
     copy = keras.models.clone_model(model)
     optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+    # the batches per call the fitted network ran (the estimator's parameter, capped where the backend runs one)
     copy.compile(optimizer=optimizer, loss=model.loss, metrics=["accuracy"],
-                 steps_per_execution=fitted.steps_per_execution)
+                 steps_per_execution=model.steps_per_execution)
     return copy
 
 
