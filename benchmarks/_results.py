@@ -121,6 +121,11 @@ def write_section(path, name, text):
 #: accuracy, as airbench measures it (test accuracy in bench_accuracy.py, validation accuracy in the ablations).
 CURVE_THRESHOLDS = {"dense": 90.0, "cnn": 92.5, "deep_cnn": 93.5}
 
+
+def epochs_to(accuracies, threshold):
+    """The first epoch (from 1) whose accuracy in ``accuracies`` (one per epoch) reaches ``threshold``, or None."""
+    return next((epoch for epoch, accuracy in enumerate(accuracies, start=1) if accuracy >= threshold), None)
+
 #: Test accuracy (%, mean of the seeds), training seconds (each seed) and the worst seed's accuracy (%, or None)
 #: each default pipeline must reach.
 ACCURACY_TARGETS = {"dense": (90.5, 30.0, None), "cnn": (93.3, 60.0, None), "deep_cnn": (94.0, 300.0, 93.8)}

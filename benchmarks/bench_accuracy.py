@@ -48,6 +48,7 @@ from _results import (  # noqa: E402
     CURVE_THRESHOLDS,
     PARAMS_TARGETS,
     command_line,
+    epochs_to,
     header,
     params_key,
     record,
@@ -76,10 +77,8 @@ def targets_for(params):
 
 def time_to_threshold(run):
     """``(epoch, seconds)`` at which the run's curve first reaches its model's threshold, or None."""
-    for epoch, (seconds, accuracy) in enumerate(run["curve"], start=1):
-        if accuracy >= CURVE_THRESHOLDS[run["model"]]:
-            return epoch, seconds
-    return None
+    epoch = epochs_to([accuracy for _, accuracy in run["curve"]], CURVE_THRESHOLDS[run["model"]])
+    return None if epoch is None else (epoch, run["curve"][epoch - 1][0])
 
 
 class _Recorder:

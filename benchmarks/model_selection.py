@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import CURVE_THRESHOLDS, table, write_section  # noqa: E402
+from _results import CURVE_THRESHOLDS, epochs_to, table, write_section  # noqa: E402
 
 #: The configurations compared, every deciding parameter spelled out so that
 #: they mean the same whatever the defaults are now.
@@ -116,11 +116,6 @@ def ablation_configs(model):
     return rows
 
 
-def _epochs_to(curve, threshold):
-    """The first epoch (from 1) at which ``curve`` reaches ``threshold``, or None."""
-    return next((epoch for epoch, accuracy in enumerate(curve, start=1) if accuracy >= threshold), None)
-
-
 def render_ablation(records, model):
     """The "ablation-<model>" section of RESULTS.md: one row per change, over the seeds recorded."""
     import statistics
@@ -131,7 +126,7 @@ def render_ablation(records, model):
         if not runs:
             continue
         views = [r["final_val_views"] for r in runs]
-        reached = [_epochs_to(r["val_curve"], CURVE_THRESHOLDS[model]) for r in runs]
+        reached = [epochs_to(r["val_curve"], CURVE_THRESHOLDS[model]) for r in runs]
         if None in reached:
             to_threshold = f"not reached ({reached.count(None)} of {len(runs)} seeds)"
         else:  # every epoch does the same work: the seconds to an epoch's end are that share of the training's
