@@ -47,7 +47,8 @@ python benchmarks/device_check.py --out benchmarks/RESULTS.md     # on a GPU onl
 """
 
 #: The order of the sections in RESULTS.md (others follow).
-ORDER = ("targets", "main-job", "accuracy", "accuracy-float32", "accuracy-best", "ablation-deep_cnn", "ablation-cnn",
+ORDER = ("targets", "main-job", "accuracy", "accuracy-float32", "accuracy-best", "ablation-deep_cnn",
+         "ablation-cnn", "ablation-dense",
          "speed-overhead", "speed-peer", "speed-parts", "speed-grid", "backends", "device", "selection")
 
 
@@ -157,7 +158,7 @@ def _target_rows(data):
     """The targets table's rows from the recorded figures (a part not run yet shows n/a)."""
     rows = []
     for run in data.get("accuracy", []):
-        rows.append(_accuracy_row(run["model"], run, *ACCURACY_TARGETS[run["model"]], "accuracy"))
+        rows.append(_accuracy_row(run["model"], run, *ACCURACY_TARGETS[run["model"]], run.get("section", "accuracy")))
     for name, (model, params, accuracy, seconds, worst) in PARAMS_TARGETS.items():
         for run in data.get(params_key(params), []):
             if run["model"] == model:
@@ -192,6 +193,14 @@ def _target_rows(data):
                                f"1 thread per op {grid['threads_1t']:.2f}x",
                      "met": "reported", "section": "speed-grid"})
     return rows
+
+
+def record_models(path, part, rows):
+    """:func:`record` the per-model ``rows`` of ``part``, keeping its figures of the models they do not cover."""
+    store = Path(path).with_name("results.json")
+    kept = json.loads(store.read_text()).get(part, []) if store.exists() else []
+    models = {row["model"] for row in rows}
+    record(path, {part: [row for row in kept if row["model"] not in models] + rows})
 
 
 def record(path, figures):

@@ -51,7 +51,7 @@ from _results import (  # noqa: E402
     epochs_to,
     header,
     params_key,
-    record,
+    record_models,
     table,
     write_section,
 )
@@ -279,12 +279,15 @@ def render(runs, command, settings, plot_path, params=None, targets=TARGETS, com
          "no_shift": "n/a" if r.get("accuracy_no_shift") is None else f"{r['accuracy_no_shift']:.2f}"}
         for r in runs
     ]
+    names = [m for m in MODEL_NAMES if any(r["model"] == m for r in runs)]
+    which = "" if len(names) == len(MODEL_NAMES) else " " + ", ".join(names)  # a run of some models names them
+    pipelines = "pipeline" if len(names) == 1 else "pipelines"
     if params:
         set_text = ", ".join(f"{k}={v!r}" for k, v in params.items())
-        lines = [f"## Accuracy of the pipelines with {set_text}", ""]
+        lines = [f"## Accuracy of the{which} {pipelines} with {set_text}", ""]
         what = f"Each pipeline, with its defaults except {set_text}, is fitted"
     else:
-        lines = ["## Accuracy of the default pipelines", ""]
+        lines = [f"## Accuracy of the default{which} {pipelines}", ""]
         what = "Each default pipeline is fitted"
     lines += header(command, settings)
     lines += [
@@ -442,7 +445,7 @@ def main(argv=None):
             key = params_key(changed) if changed else "accuracy"
             figures = [{**{k: row[k] for k in ("model", "acc_mean", "acc_min", "max_s", "n_seeds")},
                         "section": args.section} for row in summarize(runs, targets)]
-            record(args.out, {key: figures})
+            record_models(args.out, key, figures)  # a run of some models keeps the others' figures
     print(text)
     return runs
 

@@ -113,7 +113,8 @@ def _torch_modules(name):
     if name == "dense":
         layers, n_in = [nn.Flatten()], 784
         for units in clf.hidden_layer_sizes:
-            layers += [nn.Linear(n_in, units), nn.ReLU(), nn.Dropout(clf.dropout)]
+            normalized = [nn.BatchNorm1d(units)] if clf.batch_norm else []
+            layers += [nn.Linear(n_in, units, bias=not clf.batch_norm), *normalized, nn.ReLU(), nn.Dropout(clf.dropout)]
             n_in = units
         return nn.Sequential(*layers, nn.Linear(n_in, 10)), (784,)
     layers, c_in, side = [], 1, 28
@@ -214,17 +215,17 @@ def bench_parts(X, y, epochs, repeats):
     network with Keras' layer, with the preset's other parameters.
     """
     rows = []
-    for name in ("cnn", "deep_cnn"):
+    for name in ("dense", "cnn", "deep_cnn"):  # every preset with batch normalization
         pipe = _pipeline(name, epochs)
         preset = pipe[-1]
         preset.fit(X[:256], y[:256])  # a network to clone
         common = {k: v for k, v in preset.get_params().items() if k in KerasClassifier().get_params()}
         stock = KerasClassifier(_stock_builder(preset.model_), **common)
-        X_images = X.reshape(-1, 28, 28, 1)
+        X_in = X if name == "dense" else X.reshape(-1, 28, 28, 1)  # as the preset's network takes them
         ours, theirs = [], []
         for _ in range(repeats):
-            ours.append(_best(lambda: preset.fit(X_images, y), 1))
-            theirs.append(_best(lambda: stock.fit(X_images, y), 1))
+            ours.append(_best(lambda: preset.fit(X_in, y), 1))
+            theirs.append(_best(lambda: stock.fit(X_in, y), 1))
         rows.append({"model": name, "part": "FusedBatchNormalization", "stock": "keras.layers.BatchNormalization",
                      "fit_s": min(ours), "stock_fit_s": min(theirs), "ratio": min(theirs) / min(ours)})
     return rows

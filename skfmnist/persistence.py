@@ -215,7 +215,9 @@ def save(estimator, path):
 def _restore(spec, zf, work):
     if spec.get("class") not in ESTIMATORS:
         raise ModelFileError(f"unknown estimator class {spec.get('class')!r} in the model file")
-    step = estimator_class(spec["class"])(**_decode(spec["params"]))
+    cls = estimator_class(spec["class"])
+    # a parameter added after the file was written: the value that keeps the saved estimator's behaviour
+    step = cls(**{**getattr(cls, "_added_params", {}), **_decode(spec["params"])})
     for key, value in _decode(spec["fitted"]).items():
         setattr(step, key, value)
     if "keras_model" in spec:

@@ -38,7 +38,7 @@ def test_bench_speed_quick(tmp_path):
     for row in results["overhead"]:
         assert row["fit_ratio"] == pytest.approx(row["fit_s"] / row["keras_fit_s"]) and row["predict_ratio"] > 0
         assert row["compute_dtype"] in ("float32", "bfloat16")
-    assert [r["model"] for r in results["parts"]] == ["cnn", "deep_cnn"]
+    assert [r["model"] for r in results["parts"]] == ["dense", "cnn", "deep_cnn"]  # every preset with batch norm
     assert all(r["ratio"] > 0 and r["stock"] == "keras.layers.BatchNormalization" for r in results["parts"])
     for row in results["grid"]:
         assert row["threads_same"] is True  # fits in threads of this process: the serial scores exactly
@@ -193,6 +193,14 @@ def test_targets_come_from_the_recorded_figures(tmp_path):
         "94.00%), at most 800 s | yes | accuracy-float32 | Some CPU (family 1, model 2) |" in text
     assert "25 s | yes | accuracy | n/a |" in text  # a section without a machine line
     assert "fit 0.80x, predict 1.20x (the largest over the models) | **no** |" in text  # both kept
+    # a run of one model replaces that model's figures and keeps the others', each with its own section
+    results.write_section(path, "accuracy-dense", "## dense\n\nMachine: Other CPU (family 3, model 4), 2 cores.\n")
+    results.record_models(path, "accuracy", [{"model": "dense", "acc_mean": 90.4, "acc_min": 90.1, "max_s": 20.0,
+                                              "n_seeds": 3, "section": "accuracy-dense"}])
+    text = path.read_text()
+    assert "90.40% (mean of 3 seeds, worst 90.10%), at most 20 s | **no** | accuracy-dense | Other CPU (family 3, " \
+        "model 4) |" in text and "90.60%" not in text
+    assert "94.10% (mean of 3 seeds, worst 93.70%), at most 250 s | **no** | accuracy | n/a |" in text
 
 
 @requires_data
@@ -203,7 +211,10 @@ def test_model_selection_runs_and_renders(tmp_path):
     (record,) = records
     assert record["model"] == "dense" and len(record["val_curve"]) == 2 and record["seed"] == 3
     assert record["final_val"] == record["val_curve"][-1] and 10 < record["final_val"] <= 100
-    assert record["compute_dtype_"] == "float32" and record["cpu"]  # the dense default; the machine
+    from skfmnist.utils import prefers_bfloat16
+
+    # the dense default ("auto"), resolved for this machine; and the machine
+    assert record["compute_dtype_"] == ("bfloat16" if prefers_bfloat16() else "float32") and record["cpu"]
     log = tmp_path / "sel.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "R.md"
@@ -211,7 +222,7 @@ def test_model_selection_runs_and_renders(tmp_path):
     text = out.read_text()
     assert "<!-- begin selection -->" in text and "hidden_layer_sizes" not in text
     assert f"| dense | epochs=2 | 3 | {record['final_val']:.2f} | n/a |" in text  # the seed; no test-time flip
-    assert f"| float32 | {record['cpu']} |" in text
+    assert f"| {record['compute_dtype_']} | {record['cpu']} |" in text
 
 
 def test_model_selection_renders_a_budgeted_record():
@@ -296,7 +307,7 @@ def test_bench_accuracy_params(tmp_path, capsys, monkeypatch):
     # the quoted command runs as pasted: the shell splits it back into these arguments
     command = re.search(r"Produced by `(.*)` on ", text).group(1)
     assert shlex.split(command) == ["python", "benchmarks/bench_accuracy.py", *argv]
-    assert "## Accuracy of the pipelines with augment=True, dense_units=8" in text
+    assert "## Accuracy of the cnn pipeline with augment=True, dense_units=8" in text  # the one model run
     assert "defaults except augment=True, dense_units=8" in text
     assert json.loads(path.read_text())["settings"]["params"] == {"augment": True, "dense_units": 8}
     # runs made with other parameters are not resumed as these

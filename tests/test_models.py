@@ -313,6 +313,19 @@ def test_sparse_input_is_refused_clearly(toy):
         DenseClassifier(epochs=1).fit(sp.csr_matrix(X), y)
 
 
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_dense_batch_norm_switches_the_normalization(toy, batch_norm):
+    import keras
+
+    X, y = toy
+    clf = DenseClassifier(hidden_layer_sizes=(8, 4), batch_norm=batch_norm, epochs=2, random_state=0).fit(X, y)
+    normalized = [layer for layer in clf.model_.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(normalized) == (2 if batch_norm else 0)
+    hidden = [layer for layer in clf.model_.layers if isinstance(layer, keras.layers.Dense)][:-1]
+    assert [layer.use_bias for layer in hidden] == [not batch_norm] * 2  # the normalization's offset replaces it
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
 def test_model_summary_available(toy):
     X, y = toy
     clf = DeepCNNClassifier(filters=(4,), dense_units=8, epochs=1, random_state=0).fit(X, y)

@@ -148,3 +148,36 @@ def test_save_replaces_only_an_earlier_model_file(fitted, tmp_path):
     with pytest.raises(FileExistsError, match="is not a skfmnist model file"):
         save(pipe, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skfmnist", "train.npz"]
+
+
+def test_a_dense_classifier_saved_before_batch_norm_keeps_its_network(tmp_path):
+    import pickle
+
+    from sklearn.base import clone
+
+    X, y = make_classification(n_samples=60, n_features=8, random_state=0)
+    clf = DenseClassifier(hidden_layer_sizes=(4,), batch_norm=False, epochs=1, random_state=0).fit(X, y)
+    # a model file written before the parameter existed: no batch_norm among its parameters
+    new = save(clf, tmp_path / "new.skfmnist")
+    old = tmp_path / "old.skfmnist"
+    with zipfile.ZipFile(new) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "manifest.json":
+                manifest = json.loads(data)
+                del manifest["steps"][0]["params"]["batch_norm"]
+                data = json.dumps(manifest)
+            dst.writestr(item, data)
+    loaded = load(old)
+    assert loaded.batch_norm is False  # not today's default: the saved network has no normalization
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert load(new).batch_norm is False
+    # a pickle from before the parameter: the same
+    state = clf.__getstate__()
+    del state["batch_norm"]
+    unpickled = DenseClassifier.__new__(DenseClassifier)
+    unpickled.__setstate__(state)
+    assert unpickled.batch_norm is False
+    np.testing.assert_array_equal(unpickled.predict_proba(X), clf.predict_proba(X))
+    assert pickle.loads(pickle.dumps(DenseClassifier())).batch_norm is True  # today's pickles keep their value
+    assert clone(unpickled).get_params()["batch_norm"] is False

@@ -198,6 +198,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     #: Whether the estimator takes the builder's parameters as keyword arguments.
     _accepts_model_params = True
 
+    #: Parameters added after a release, with the value that keeps the behaviour of an estimator pickled or saved
+    #: before them (their defaults may differ: a new default for new estimators, not for old ones).
+    _added_params = {}
+
     def __init__(
         self,
         model=None,
@@ -691,6 +695,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         seed_states = state.pop("_seed_states", None)
+        state = {**self._added_params, **state}  # pickled before a parameter existed: its earlier behaviour
         super().__setstate__(state)
         if "model_" in state:
             self._adapt_model()

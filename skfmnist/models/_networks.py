@@ -62,19 +62,19 @@ def _augmentation(x, augment, max_shift, horizontal_flip, seeds):
     return x
 
 
-def _normalized(layer, x, batch_norm):
-    """``layer`` then ReLU, with batch normalization in between if asked (the layer then has no bias)."""
+def _normalized(layer, x, batch_norm, activation="relu"):
+    """``layer`` then ``activation``, with batch normalization in between if asked (the layer then has no bias)."""
     if not batch_norm:
         return layer(x)
     x = layer(x)
     x = FusedBatchNormalization(momentum=0.9)(x)
-    return layers.Activation("relu")(x)
+    return layers.Activation(activation)(x)
 
 
-def _dense(x, units, batch_norm, seeds):
-    layer = layers.Dense(units, activation=None if batch_norm else "relu", use_bias=not batch_norm,
+def _dense(x, units, batch_norm, seeds, activation="relu"):
+    layer = layers.Dense(units, activation=None if batch_norm else activation, use_bias=not batch_norm,
                          kernel_initializer=seeds.glorot())
-    return _normalized(layer, x, batch_norm)
+    return _normalized(layer, x, batch_norm, activation)
 
 
 def _conv(x, filters, kernel_size, batch_norm, seeds):
@@ -87,8 +87,8 @@ def _dropout(x, rate, seeds):
     return layers.Dropout(rate, seed=seeds())(x) if rate else x
 
 
-def build_dense(meta, *, hidden_layer_sizes, activation, dropout, seed):
-    """Fully connected network: flatten, hidden layers with dropout, softmax.
+def build_dense(meta, *, hidden_layer_sizes, activation, dropout, batch_norm, seed):
+    """Fully connected network: flatten, hidden layers (with batch norm) and dropout, softmax.
 
     Parameters
     ----------
@@ -101,6 +101,8 @@ def build_dense(meta, *, hidden_layer_sizes, activation, dropout, seed):
         Activation of the hidden layers (a Keras activation name).
     dropout : float
         Dropout rate after each hidden layer.
+    batch_norm : bool
+        Batch normalization between each hidden layer and its activation.
     seed : int or None
         Seeds the initial weights and the dropout.
 
@@ -113,7 +115,7 @@ def build_dense(meta, *, hidden_layer_sizes, activation, dropout, seed):
     inputs = keras.Input(shape=tuple(meta["X_shape_"][1:]), name="pixels")
     x = layers.Flatten()(inputs)
     for units in hidden_layer_sizes:
-        x = layers.Dense(units, activation=activation, kernel_initializer=seeds.glorot())(x)
+        x = _dense(x, units, batch_norm, seeds, activation)
         x = _dropout(x, dropout, seeds)
     return keras.Model(inputs, _output(x, meta["n_classes_"], seeds), name="dense")
 
