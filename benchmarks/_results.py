@@ -195,18 +195,22 @@ def _target_rows(data):
     return rows
 
 
+def _store(path):
+    """The figures kept next to ``path`` (``{part: rows}``) and the file that keeps them."""
+    store = Path(path).with_name("results.json")
+    return (json.loads(store.read_text()) if store.exists() else {}), store
+
+
 def record_models(path, part, rows):
     """:func:`record` the per-model ``rows`` of ``part``, keeping its figures of the models they do not cover."""
-    store = Path(path).with_name("results.json")
-    kept = json.loads(store.read_text()).get(part, []) if store.exists() else []
     models = {row["model"] for row in rows}
-    record(path, {part: [row for row in kept if row["model"] not in models] + rows})
+    kept = [row for row in _store(path)[0].get(part, []) if row["model"] not in models]
+    record(path, {part: kept + rows})
 
 
 def record(path, figures):
     """Keep the newest ``figures`` (``{part: rows}``) next to ``path`` and rewrite its "targets" section."""
-    store = Path(path).with_name("results.json")
-    data = json.loads(store.read_text()) if store.exists() else {}
+    data, store = _store(path)
     data.update(figures)
     store.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     machines = _machines(Path(path).read_text()) if Path(path).exists() else {}
