@@ -138,3 +138,47 @@ def test_user_network_with_stock_layers_fits_reproducibly(digits):
     fits = [KerasClassifier(build, epochs=10, random_state=0).fit(X[:1000], y[:1000]) for _ in range(2)]
     np.testing.assert_array_equal(fits[0].predict_proba(X[1000:]), fits[1].predict_proba(X[1000:]))
     assert fits[0].score(X[1000:], y[1000:]) > 0.8
+
+
+_FIT_ON_JAX = """
+import json, sys
+import jax
+import numpy as np
+from sklearn.datasets import load_digits
+from skfmnist import DenseClassifier
+X, y = load_digits(return_X_y=True)
+clf = DenseClassifier(hidden_layer_sizes=(16,), epochs=2, random_state=0).fit(X[:500] / 16, y[:500])
+proba = clf.predict_proba(X[500:520] / 16).tolist()
+print(json.dumps({"folder": jax.config.jax_compilation_cache_dir, "proba": proba}))
+"""
+
+
+def _fit_on_jax(**env_changes):
+    env = {k: v for k, v in os.environ.items() if k not in ("SKFMNIST_JAX_CACHE", "JAX_COMPILATION_CACHE_DIR")}
+    env.update(KERAS_BACKEND="jax", **env_changes)
+    out = subprocess.run([sys.executable, "-c", _FIT_ON_JAX], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _programs(folder):
+    return sorted(p.name for p in folder.rglob("*-cache"))
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="what skfmnist sets up on JAX: runs in the suite's run on JAX")
+def test_jax_reads_back_what_it_compiled_in_skfmnist_cache_folder(tmp_path):
+    ours = tmp_path / "skfmnist-cache"
+    first = _fit_on_jax(SKFMNIST_JAX_CACHE=str(ours))
+    assert first["folder"].startswith(str(ours))
+    programs = _programs(ours)
+    assert programs, "nothing compiled went into the cache folder"
+    assert (os.stat(first["folder"]).st_mode & 0o777) == 0o700  # JAX runs what it finds there: the owner's only
+    second = _fit_on_jax(SKFMNIST_JAX_CACHE=str(ours))
+    assert _programs(ours) == programs  # the same network in a new process: every program read back
+    np.testing.assert_array_equal(second["proba"], first["proba"])  # and they compute the same
+
+    theirs = tmp_path / "jax-own"  # a folder set for JAX itself wins, with JAX's own settings
+    assert _fit_on_jax(SKFMNIST_JAX_CACHE=str(tmp_path / "unused"), JAX_COMPILATION_CACHE_DIR=str(theirs))[
+        "folder"] == str(theirs)
+    assert not (tmp_path / "unused").exists()
+    assert _fit_on_jax(SKFMNIST_JAX_CACHE="0")["folder"] is None

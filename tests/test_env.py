@@ -119,3 +119,17 @@ def test_cpu_model_names_family_and_model(tmp_path):
     assert _cpu.cpu_model(str(tmp_path / "missing"))  # platform's answer
     assert _cpu.tensorflow_default_onednn(path) is False
     assert _cpu.tensorflow_default_onednn(_cpuinfo(tmp_path, "vnni", "GenuineIntel", "avx512_vnni")) is True
+
+
+def test_jax_cache_folder_from_the_environment(tmp_path):
+    flags = {"avx2", "avx512f"}
+    default = _env.jax_cache_dir({"XDG_CACHE_HOME": str(tmp_path)}, flags=flags)
+    assert os.path.dirname(default) == os.path.join(str(tmp_path), "skfmnist", "jax")
+    mine = _env.jax_cache_dir({"SKFMNIST_JAX_CACHE": "/data/jax", "XDG_CACHE_HOME": str(tmp_path)}, flags=flags)
+    assert os.path.dirname(mine) == "/data/jax"
+    # one subfolder per kind of CPU (XLA compiles for the host's instructions), the same for the same flags
+    assert os.path.basename(mine) == os.path.basename(default)
+    other = _env.jax_cache_dir({"SKFMNIST_JAX_CACHE": "/data/jax"}, flags=flags | {"amx_bf16"})
+    assert os.path.dirname(other) == "/data/jax" and other != mine
+    for off in ("0", "off", "false", "No"):
+        assert _env.jax_cache_dir({"SKFMNIST_JAX_CACHE": off}, flags=flags) is None

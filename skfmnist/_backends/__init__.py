@@ -8,13 +8,15 @@ is chosen by :func:`current` from ``keras.backend.backend()``:
 - :mod:`._tensorflow`: TensorFlow's thread pools, its ``tf.data`` input
   pipeline and its fused batch-normalization kernel (each kept because a
   benchmark shows it pays on TensorFlow, ``benchmarks/RESULTS.md``);
-- :mod:`._jax` and :mod:`._torch`: their accelerators and (PyTorch) thread
-  counts, with Keras' stock input path (:mod:`._stock`).
+- :mod:`._jax` and :mod:`._torch`: their accelerators, (JAX) its
+  compilation cache and (PyTorch) thread counts, with Keras' stock input
+  path (:mod:`._stock`).
 
-Every backend module has the same functions: ``configure(intra_op,
-inter_op)`` (CPU threads), ``accelerator()`` (the GPU it trains on, or
-None), ``training_data(arrays, batch_size, order)`` (the input of
-``Model.fit``), ``prepare(model)`` (before it is compiled) and
+Every backend module has the same functions: ``start()`` (once, when
+skfmnist imports Keras), ``configure(intra_op, inter_op)`` (CPU threads),
+``accelerator()`` (the GPU it trains on, or None), ``training_data(arrays,
+batch_size, order)`` (the input of ``Model.fit``), ``prepare(model)``
+(before it is compiled) and
 ``schedule_changed(model)`` (after a learning-rate schedule is
 re-planned), and the constants ``JIT_COMPILE`` (what ``jit_compile="auto"``
 means there), ``MAX_STEPS_PER_EXECUTION`` (None: no limit) and

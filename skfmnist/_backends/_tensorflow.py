@@ -24,7 +24,7 @@ made full-data fits of the default CNN about twice as long
 from . import Accelerator
 
 __all__ = ["FUSED_BATCH_NORM", "JIT_COMPILE", "MAX_STEPS_PER_EXECUTION", "accelerator", "configure",
-           "prepare", "fused_batch_norm", "schedule_changed", "training_data"]
+           "prepare", "fused_batch_norm", "schedule_changed", "start", "training_data"]
 
 #: ``jit_compile="auto"``: off (on CPUs TensorFlow's own kernels trained these networks faster than XLA).
 JIT_COMPILE = False
@@ -32,6 +32,13 @@ JIT_COMPILE = False
 
 #: The most training batches per call into the backend (None: no limit).
 MAX_STEPS_PER_EXECUTION = None
+
+
+def start():
+    """Once, when skfmnist imports Keras: TensorFlow's Python log shows errors only."""
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
 
 
 def schedule_changed(model):

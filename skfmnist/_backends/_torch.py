@@ -6,7 +6,7 @@ from . import Accelerator
 from ._stock import training_data
 
 __all__ = ["FUSED_BATCH_NORM", "JIT_COMPILE", "MAX_STEPS_PER_EXECUTION", "accelerator", "configure",
-           "prepare", "schedule_changed", "training_data"]
+           "prepare", "schedule_changed", "start", "training_data"]
 
 FUSED_BATCH_NORM = None
 
@@ -16,6 +16,10 @@ JIT_COMPILE = False
 
 #: The most training batches per call into the backend (None: no limit).
 MAX_STEPS_PER_EXECUTION = 1  # Keras' PyTorch trainer runs one batch per call
+
+
+def start():
+    """Nothing to do when skfmnist imports Keras."""
 
 
 def schedule_changed(model):

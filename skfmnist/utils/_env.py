@@ -32,6 +32,11 @@ Read by skfmnist:
 ``ONEDNN_MAX_CPU_ISA``
     oneDNN's cap on the instruction sets it may use; ``compute_dtype="auto"``
     reads it to tell whether bfloat16 keeps its fast path.
+``SKFMNIST_JAX_CACHE``
+    On the JAX backend, the folder of JAX's compilation cache
+    (:func:`jax_cache_dir`; default ``~/.cache/skfmnist/jax``, or under
+    ``XDG_CACHE_HOME``); ``0`` turns it off.  Not used where JAX has a cache
+    folder of its own (``JAX_COMPILATION_CACHE_DIR``).
 """
 
 # SPDX-License-Identifier: MIT
@@ -39,14 +44,15 @@ Read by skfmnist:
 import os
 import platform
 
-__all__ = ["DATA_ENV", "INTER_THREADS_ENV", "ONEDNN_ENV", "ONEDNN_ISA_ENV", "THREADS_ENV", "env_defaults",
-           "set_env_defaults", "threads_from_env"]
+__all__ = ["DATA_ENV", "INTER_THREADS_ENV", "JAX_CACHE_ENV", "ONEDNN_ENV", "ONEDNN_ISA_ENV", "THREADS_ENV",
+           "env_defaults", "jax_cache_dir", "set_env_defaults", "threads_from_env"]
 
 DATA_ENV = "SKFMNIST_DATA"
 THREADS_ENV = "SKFMNIST_TF_THREADS"
 INTER_THREADS_ENV = "SKFMNIST_TF_INTER_THREADS"
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 ONEDNN_ISA_ENV = "ONEDNN_MAX_CPU_ISA"
+JAX_CACHE_ENV = "SKFMNIST_JAX_CACHE"
 
 #: ``platform.machine()`` of the CPUs whose TensorFlow wheels hold oneDNN's x86 kernels.
 X86 = frozenset({"x86_64", "amd64", "i386", "i686"})
@@ -117,3 +123,40 @@ def threads_from_env(environ=None):
 
     intra = read(THREADS_ENV) or read("OMP_NUM_THREADS")
     return intra, read(INTER_THREADS_ENV) or intra
+
+
+def jax_cache_dir(environ=None, flags=None):
+    """The folder of JAX's compilation cache that the environment asks for, or None for no cache.
+
+    ``SKFMNIST_JAX_CACHE`` where set (``0``, ``off``, ``false`` or ``no``:
+    None), otherwise ``skfmnist/jax`` in the user's cache folder
+    (``XDG_CACHE_HOME``, or ``~/.cache``).  Either way, one subfolder per set
+    of CPU flags: XLA compiles its CPU programs for the host's instructions,
+    so a home folder that several kinds of machines share keeps one cache per
+    kind instead of entries that the others cannot run.
+
+    Parameters
+    ----------
+    environ : mapping, default=None
+        None reads ``os.environ``.
+    flags : iterable of str, default=None
+        The CPU's flags; None reads this CPU's (:func:`skfmnist.utils._cpu.cpu_flags`).
+
+    Returns
+    -------
+    folder : str or None
+    """
+    import hashlib
+
+    from ._cpu import cpu_flags
+
+    environ = os.environ if environ is None else environ
+    value = environ.get(JAX_CACHE_ENV, "").strip()
+    if value.lower() in ("0", "off", "false", "no"):
+        return None
+    if not value:
+        cache_home = environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+        value = os.path.join(cache_home, "skfmnist", "jax")
+    flags = cpu_flags() if flags is None else flags
+    machine = hashlib.sha256(" ".join(sorted(flags)).encode()).hexdigest()[:12]
+    return os.path.join(value, f"cpu-{machine}")

@@ -58,10 +58,7 @@ def _configure():
     from .. import _backends
 
     backend = _backends.current()
-    if _backends.name() == "tensorflow":
-        import tensorflow as tf
-
-        tf.get_logger().setLevel("ERROR")
+    backend.start()
     if backend.accelerator() is None:  # thread counts are CPU settings
         backend.configure(*_env.threads_from_env())
     _STATE.update(tensorflow_was_running=running, set_here=set_here)
