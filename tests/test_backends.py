@@ -141,15 +141,18 @@ def test_user_network_with_stock_layers_fits_reproducibly(digits):
 
 
 _FIT_ON_JAX = """
-import json, sys
+import json, sys, warnings
 import jax
 import numpy as np
 from sklearn.datasets import load_digits
-from skfmnist import DenseClassifier
 X, y = load_digits(return_X_y=True)
-clf = DenseClassifier(hidden_layer_sizes=(16,), epochs=2, random_state=0).fit(X[:500] / 16, y[:500])
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from skfmnist import DenseClassifier
+    clf = DenseClassifier(hidden_layer_sizes=(16,), epochs=2, random_state=0).fit(X[:500] / 16, y[:500])
 proba = clf.predict_proba(X[500:520] / 16).tolist()
-print(json.dumps({"folder": jax.config.jax_compilation_cache_dir, "proba": proba}))
+warned = [str(w.message).split(" '")[0] for w in caught if w.category.__name__ == "PerformanceWarning"]
+print(json.dumps({"folder": jax.config.jax_compilation_cache_dir, "proba": proba, "warned": warned}))
 """
 
 
@@ -182,3 +185,7 @@ def test_jax_reads_back_what_it_compiled_in_skfmnist_cache_folder(tmp_path):
         "folder"] == str(theirs)
     assert not (tmp_path / "unused").exists()
     assert _fit_on_jax(SKFMNIST_JAX_CACHE="0")["folder"] is None
+    (tmp_path / "a-file").write_text("")  # a folder that cannot be made: a warning, and no cache
+    unwritable = _fit_on_jax(SKFMNIST_JAX_CACHE=str(tmp_path / "a-file" / "cache"))
+    assert unwritable["folder"] is None
+    assert unwritable["warned"] == ["JAX's compilation cache is off: skfmnist cannot create its folder"]

@@ -42,6 +42,11 @@ def start():
     itself (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``), and its
     settings, are left as they are.  Returns the folder, or None where
     skfmnist set none.
+
+    Warns
+    -----
+    PerformanceWarning
+        Where the folder cannot be created (training goes on without the cache).
     """
     import importlib.util
     import os
@@ -53,7 +58,21 @@ def start():
     folder = _env.jax_cache_dir()
     if folder is None or jax.config.jax_compilation_cache_dir is not None:
         return None
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError as error:  # a read-only home folder: train without the cache
+        import warnings
+
+        from ..exceptions import PerformanceWarning
+
+        warnings.warn(
+            f"JAX's compilation cache is off: skfmnist cannot create its folder {folder!r} ({error}). Set "
+            f"{_env.JAX_CACHE_ENV} to a folder you can write to, or to 0 to turn the cache off without this "
+            "warning.",
+            PerformanceWarning,
+            stacklevel=2,
+        )
+        return None
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     if importlib.util.find_spec("filelock") is not None:  # JAX needs it to bound the folder's size
