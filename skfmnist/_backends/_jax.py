@@ -70,7 +70,7 @@ def start():
             f"{_env.JAX_CACHE_ENV} to a folder you can write to, or to 0 to turn the cache off without this "
             "warning.",
             PerformanceWarning,
-            stacklevel=2,
+            stacklevel=5,  # as import_keras' own warning: past skfmnist's import of Keras
         )
         return None
     jax.config.update("jax_compilation_cache_dir", folder)
