@@ -9,8 +9,9 @@ imported: ``KERAS_BACKEND``), one after the other, on the same data, with
 the same preset, parameters, precision and seed.  Backends that are not
 installed are named and left out (``pip install -e ".[jax]"``, ``".[torch]"``).
 Training images per second count every epoch of the fit, the first (which
-compiles, JAX's compilation cache starting empty) included; prediction is timed on its second call, with the
-preset's test-time views.  ``--quick`` runs at a tiny size (the smoke test).
+compiles, JAX's compilation cache starting empty) included; prediction is
+timed on its second call, with the preset's test-time views.  ``--quick``
+runs at a tiny size (the smoke test).
 """
 
 # SPDX-License-Identifier: MIT
