@@ -133,3 +133,6 @@ def test_jax_cache_folder_from_the_environment(tmp_path):
     assert os.path.dirname(other) == "/data/jax" and other != mine
     for off in ("0", "off", "false", "No"):
         assert _env.jax_cache_dir({"SKFMNIST_JAX_CACHE": off}, flags=flags) is None
+    # "~" is the home folder, as in SKFMNIST_DATA (the variable is often set where no shell expands it)
+    in_home = _env.jax_cache_dir({"SKFMNIST_JAX_CACHE": "~/jax"}, flags=flags)
+    assert os.path.dirname(in_home) == os.path.join(os.path.expanduser("~"), "jax")

@@ -129,7 +129,7 @@ def jax_cache_dir(environ=None, flags=None):
     """The folder of JAX's compilation cache that the environment asks for, or None for no cache.
 
     ``SKFMNIST_JAX_CACHE`` where set (``0``, ``off``, ``false`` or ``no``:
-    None), otherwise ``skfmnist/jax`` in the user's cache folder
+    None; a leading ``~`` is the home folder), otherwise ``skfmnist/jax`` in the user's cache folder
     (``XDG_CACHE_HOME``, or ``~/.cache``).  Either way, one subfolder per set
     of CPU flags: XLA compiles its CPU programs for the host's instructions,
     so a home folder that several kinds of machines share keeps one cache per
@@ -155,8 +155,9 @@ def jax_cache_dir(environ=None, flags=None):
     if value.lower() in ("0", "off", "false", "no"):
         return None
     if not value:
-        cache_home = environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+        cache_home = environ.get("XDG_CACHE_HOME", "").strip() or os.path.join("~", ".cache")
         value = os.path.join(cache_home, "skfmnist", "jax")
+    value = os.path.expanduser(value)  # "~/..." as in SKFMNIST_DATA: the variable is often set without a shell
     flags = cpu_flags() if flags is None else flags
     machine = hashlib.sha256(" ".join(sorted(flags)).encode()).hexdigest()[:12]
     return os.path.join(value, f"cpu-{machine}")
