@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -186,8 +187,11 @@ def test_dask_halving_search_matches_serial(dask_cluster):
         return HalvingEpochsSearchCV(pipe, GRID, cv=3, n_jobs=n_jobs, random_state=0).fit(X, Y)
 
     serial = search(1)
-    with dask_backend(client=dask_cluster, scatter=[X, Y]):
+    with dask_backend(client=dask_cluster, scatter=[X, Y]), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         distributed = search(-1)
+    # every rung's results read to the end: joblib warns of a result generator dropped early ("tasks ... cancelled")
+    assert not [w for w in caught if "cancelled" in str(w.message)]
     assert distributed.n_candidates_ == serial.n_candidates_ == [4, 2]
     for key in ("mean_test_score", "split2_test_score", "n_resources"):
         np.testing.assert_array_equal(distributed.cv_results_[key], serial.cv_results_[key])

@@ -324,7 +324,8 @@ class HalvingEpochsSearchCV(MetaEstimatorMixin, BaseEstimator):
                 for c, f in tasks
             )
             scores, fit_times = {c: [] for c in alive}, {c: [] for c in alive}
-            for i, ((c, f), (estimator, score, fit_s, _)) in enumerate(zip(tasks, out)):
+            # strict: the generator is read to its end, so joblib does not take it for one dropped early and warn
+            for i, ((c, f), (estimator, score, fit_s, _)) in enumerate(zip(tasks, out, strict=True)):
                 done += epochs[c] - (0 if restart else trained[c])
                 left = max(planned - done, 0.0) * (time.perf_counter() - start) / done
                 if self.callback is not None:
