@@ -128,12 +128,12 @@ def threads_from_env(environ=None):
 def jax_cache_dir(environ=None, flags=None):
     """The folder of JAX's compilation cache that the environment asks for, or None for no cache.
 
-    ``SKFMNIST_JAX_CACHE`` where set (``0``, ``off``, ``false`` or ``no``:
-    None; a leading ``~`` is the home folder), otherwise ``skfmnist/jax`` in the user's cache folder
-    (``XDG_CACHE_HOME``, or ``~/.cache``).  Either way, one subfolder per set
-    of CPU flags: XLA compiles its CPU programs for the host's instructions,
-    so a home folder that several kinds of machines share keeps one cache per
-    kind instead of entries that the others cannot run.
+    ``SKFMNIST_JAX_CACHE`` where set (``0``, ``off``, ``false`` or ``no``: None;
+    a leading ``~`` is the home folder), otherwise ``skfmnist/jax`` in the
+    user's cache folder (``XDG_CACHE_HOME``, or ``~/.cache``).  Either way, one
+    subfolder per set of CPU flags: XLA compiles its CPU programs for the host's
+    instructions, so a home folder that several kinds of machines share keeps
+    one cache per kind instead of entries that the others cannot run.
 
     Parameters
     ----------
