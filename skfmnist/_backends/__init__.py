@@ -17,9 +17,10 @@ skfmnist imports Keras), ``configure(intra_op, inter_op)`` (CPU threads),
 ``accelerator()`` (the GPU it trains on, or None), ``training_data(arrays,
 batch_size, order)`` (the input of ``Model.fit``), ``prepare(model)``
 (before it is compiled) and ``schedule_changed(model)`` (after a
-learning-rate schedule is re-planned), and the constants ``JIT_COMPILE`` (what ``jit_compile="auto"``
-means there), ``MAX_STEPS_PER_EXECUTION`` (None: no limit) and
-``FUSED_BATCH_NORM`` (a function, or None where Keras' own layer runs).
+learning-rate schedule is re-planned), and the constants ``JIT_COMPILE``
+(what ``jit_compile="auto"`` means there), ``MAX_STEPS_PER_EXECUTION``
+(None: no limit) and ``FUSED_BATCH_NORM`` (a function, or None where Keras'
+own layer runs).
 """
 
 # SPDX-License-Identifier: MIT
