@@ -111,10 +111,12 @@ def _torch_modules(name):
 
     clf = make_model_pipeline(name)[-1]
     if name == "dense":
+        activation = {"relu": nn.ReLU, "gelu": nn.GELU}[clf.activation]  # both exact, as Keras' defaults
         layers, n_in = [nn.Flatten()], 784
         for units in clf.hidden_layer_sizes:
             normalized = [nn.BatchNorm1d(units)] if clf.batch_norm else []
-            layers += [nn.Linear(n_in, units, bias=not clf.batch_norm), *normalized, nn.ReLU(), nn.Dropout(clf.dropout)]
+            layers += [nn.Linear(n_in, units, bias=not clf.batch_norm), *normalized, activation(),
+                       nn.Dropout(clf.dropout)]
             n_in = units
         return nn.Sequential(*layers, nn.Linear(n_in, 10)), (784,)
     layers, c_in, side = [], 1, 28
