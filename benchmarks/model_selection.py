@@ -114,10 +114,11 @@ NOT_KEPT = {
         "on row 3 again (90.58, 91.12 and 90.58 [0, 1, 2]): SiLU 90.55, 90.88 and 90.02, dropout 0.2 90.97, 91.13 "
         "and 90.38, and with AdamW (decay 0.05) 91.13, 91.00 and 90.42: means of 90.48 to 90.85, within the "
         "seeds' spread",
-        "GELU on row 3 over 12 seeds ([0, ..., 11]; in a script): 90.82 against 90.70 on average, higher in 9 "
-        "seeds (paired t-test p = 0.07), but a third more training time and up to twice the prediction time, "
-        "where a preset's prediction throughput must not fall (TensorFlow runs GELU as several element-wise "
-        "operations; XLA, which would fuse them, trains 14 times slower on this CPU)",
+        "GELU on row 3 over 12 seeds (`model_selection.py '{\"model\": \"dense\"}' '{\"model\": \"dense\", "
+        "\"activation\": \"gelu\"}' --seed N`, N = 0 to 11): 90.82 against 90.70 on average, higher in 9 "
+        "seeds (paired t-test p = 0.07), but in 1.3x the training seconds, and slower to predict too, where a "
+        "preset's prediction throughput must not fall (TensorFlow runs GELU as several element-wise operations, "
+        "ReLU as one)",
     ],
     "cnn": [
         "7 epochs with one-cycle to 4e-3 and dropout 0.1: 92.95 and 93.25 against 93.23 and 93.38 for the defaults "
@@ -136,14 +137,13 @@ NOT_KEPT = {
         "peaking at 5e-3 93.58, 93.63 and 93.07 (7/6 of the seconds); the last three together 93.48, 93.88 and "
         "93.17: means of 92.15 to 93.51, at most a fifth of a point above the row, where 93.3% on the test images "
         "needs about 93.7% here",
-        "airbench's patch whitening on row 4 (93.50, 93.35, 93.12, 93.37 and 93.75 [0, 1, 2, 3, 4]; in a "
-        "script): the first convolution frozen to the plus and minus principal directions of the 4 x 4 patches of "
-        "the training images, each scaled to unit variance, 93.52, 93.77, 93.60, 93.22 and 93.30 (means 93.48 "
-        "against 93.42) in 0.97x the seconds: 0.8 point higher after the first epoch, no higher at the end; with "
-        "3 x 3 patches (18 whitened filters and 14 random, all frozen) 93.68, 93.72 and 93.30 [0, 1, 2], 18 "
-        "filters alone 93.26 in 5x the seconds (oneDNN's bfloat16 kernels want multiples of 32 channels), a "
-        "frozen random first convolution 92.88, 93.57 and 92.43, the 4 x 4 whitening for 7 epochs 93.52, 93.97 "
-        "and 93.50",
+        "airbench's patch whitening on row 4 (93.50, 93.35, 93.12, 93.37 and 93.75 [0, 1, 2, 3, 4]; "
+        "`try_patch_whitening.py`): the first convolution frozen to the plus and minus principal directions of the 4 "
+        "x 4 patches of the training images, each scaled to unit variance, 93.52, 93.77, 93.60, 93.22 and 93.30 "
+        "(means 93.48 against 93.42) in 0.97x the seconds: 0.8 point higher after the first epoch, no higher at the "
+        "end; with 3 x 3 patches (18 whitened filters and 14 random, all frozen) 93.68, 93.72 and 93.30 [0, 1, 2], 18"
+        " filters alone 93.26 in 5x the seconds (oneDNN's bfloat16 kernels want multiples of 32 channels), a frozen "
+        "random first convolution 92.88, 93.57 and 92.43, the 4 x 4 whitening for 7 epochs 93.52, 93.97 and 93.50",
     ],
     "deep_cnn": [
         "batch 512 at 4e-3: 93.10 against 92.98 [0] for row 1, and no faster per epoch",
