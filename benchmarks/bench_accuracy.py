@@ -51,6 +51,7 @@ from _results import (  # noqa: E402
     epochs_to,
     header,
     params_key,
+    percent,
     record_models,
     table,
     write_section,
@@ -190,7 +191,8 @@ def summarize(runs, targets=TARGETS):
                and (worst is None or min(acc) >= worst))
         rows.append({
             "model": name, "n_seeds": len(mine),
-            "acc": f"{statistics.mean(acc):.2f} +- {statistics.stdev(acc) if len(acc) > 1 else 0.0:.2f}",
+            "acc": f"{percent(statistics.mean(acc), target_acc)} +- "
+                   f"{statistics.stdev(acc) if len(acc) > 1 else 0.0:.2f}",
             "acc_mean": statistics.mean(acc), "acc_min": min(acc), "max_s": max(secs),
             "time": f"{statistics.mean(secs):.0f} (max {max(secs):.0f})",
             "epochs": str(epochs[0]) if len(epochs) == 1 else f"{epochs[0]}-{epochs[-1]}",

@@ -170,6 +170,17 @@ def test_write_section_replaces_only_its_own_block(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_a_missed_target_is_not_rounded_up_to_it(tmp_path):
+    results = _load(BENCH.parent / "_results.py")
+    path = tmp_path / "R.md"
+    results.record(path, {"accuracy": [
+        {"model": "dense", "acc_mean": 90.4967, "acc_min": 90.44, "max_s": 25.0, "n_seeds": 3},
+        {"model": "cnn", "acc_mean": 93.3033, "acc_min": 93.2, "max_s": 50.0, "n_seeds": 3}]})
+    text = path.read_text()
+    assert "| 90.497% (mean of 3 seeds, worst 90.44%), at most 25 s | **no** |" in text
+    assert "| 93.30% (mean of 3 seeds, worst 93.20%), at most 50 s | yes |" in text
+
+
 def test_targets_come_from_the_recorded_figures(tmp_path):
     results = _load(BENCH.parent / "_results.py")
     path = tmp_path / "R.md"
@@ -263,6 +274,14 @@ def test_ablation_rows_add_one_change_each_and_render_over_the_seeds(tmp_path):
         in text
     assert "| 93.00 | 92.00 | not reached (1 of 3 seeds) | 3 |" in text
     assert "one-cycle" not in text.split("Tried and not kept")[0].split("| 1 |")[1]  # rows not run are left out
+    assert "| CPU |" not in text  # one CPU: named once, above the table
+
+    for record in records[3:]:  # row 1 run on another CPU: its seconds do not compare with row 0's
+        record["cpu"] = "another CPU"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    text = selection.render_ablation(records, "deep_cnn")
+    assert "on another CPU and some CPU (seconds compare only between rows of one CPU)" in text
+    assert "| 2.0 (100 s) | 3 | another CPU |" in text and "| 3 | some CPU |" in text
 
 
 @requires_data
