@@ -278,7 +278,6 @@ def test_ablation_rows_add_one_change_each_and_render_over_the_seeds(tmp_path):
 
     for record in records[3:]:  # row 1 run on another CPU: its seconds do not compare with row 0's
         record["cpu"] = "another CPU"
-    log.write_text("".join(json.dumps(r) + "\n" for r in records))
     text = selection.render_ablation(records, "deep_cnn")
     assert "on another CPU and some CPU (seconds compare only between rows of one CPU)" in text
     assert "| 2.0 (100 s) | 3 | another CPU |" in text and "| 3 | some CPU |" in text
